@@ -89,6 +89,12 @@ pub enum DecodeError {
         /// The value found.
         value: u64,
     },
+    /// A range proof whose layout is not bulletproofs' (`RangeProof::to_bytes`).
+    #[error("malformed range proof: {reason}")]
+    MalformedRangeProof {
+        /// Which layout rule was broken.
+        reason: &'static str,
+    },
     /// The bytes decode but the program they describe is ill-formed.
     #[error("decoded program is invalid: {0}")]
     Program(#[from] ProgramError),

@@ -46,11 +46,14 @@ mod codec;
 mod commitment;
 mod context;
 mod errors;
+pub mod fuzzing;
 mod lower;
 mod msm;
 mod program;
 mod proof;
 mod range_batch;
+#[doc = include_str!("../../docs/notes/proofs.md")]
+pub mod notes {}
 pub mod samples;
 mod sigma;
 

@@ -107,17 +107,21 @@ impl Accumulator {
         // Only touch the (lazily built, large) bulletproof generators if used.
         let g_points = (0..parties).flat_map(|j| bulletproof_gens().share(j).G(GENS_CAPACITY));
         let h_points = (0..parties).flat_map(|j| bulletproof_h(j).iter());
+        // dalek asserts that both iterators report exact, equal lengths, which
+        // `flat_map` does not: collect the points first.
+        let points: Vec<&RistrettoPoint> = [&pc.B, &pc.B_blinding]
+            .into_iter()
+            .chain(g_points)
+            .chain(h_points)
+            .chain(self.points.iter())
+            .collect();
         let sum = RistrettoPoint::vartime_multiscalar_mul(
             [self.b, self.b_blinding]
                 .iter()
                 .chain(self.g.iter())
                 .chain(self.h.iter())
                 .chain(self.scalars.iter()),
-            [&pc.B, &pc.B_blinding]
-                .into_iter()
-                .chain(g_points)
-                .chain(h_points)
-                .chain(self.points.iter()),
+            points,
         );
         sum.is_identity()
     }

@@ -34,11 +34,34 @@ const MAX_RANGE_WORDS: usize = 9 + 2 * 12;
 /// A proof that committed values satisfy a constraint program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {
-    /// The aggregated range proof's bytes, if the program has range entries.
-    range: Option<Vec<u8>>,
+    /// The aggregated range proof, if the program has range entries.
+    range: Option<RangeSection>,
     /// One Σ-proof per Σ-statement of the lowered program, in order.
     sigmas: Vec<SigmaProof>,
 }
+
+/// A range proof's bytes and, parsed once, its elements (for batching).
+#[derive(Clone, Debug)]
+struct RangeSection {
+    bytes: Vec<u8>,
+    parts: RangeProofParts,
+}
+
+impl RangeSection {
+    fn parse(bytes: Vec<u8>) -> Result<Self, crate::range_batch::RangeReplayError> {
+        let parts = RangeProofParts::from_bytes(&bytes)?;
+        Ok(RangeSection { bytes, parts })
+    }
+}
+
+/// The parts are a function of the bytes.
+impl PartialEq for RangeSection {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for RangeSection {}
 
 /// Proves with the thread-local CSPRNG. See [`prove_with_rng`].
 pub fn prove(
@@ -136,7 +159,10 @@ pub fn prove_with_rng<R: RngCore + CryptoRng>(
                 &mut witness_rng,
             )
             .map_err(|e| ProveError::RangeProof(e.to_string()))?;
-            Some(proof.to_bytes())
+            Some(
+                RangeSection::parse(proof.to_bytes())
+                    .map_err(|e| ProveError::RangeProof(e.to_string()))?,
+            )
         }
     };
 
@@ -198,8 +224,9 @@ pub fn verify_with_rng<R: RngCore + CryptoRng>(
 ) -> Result<(), VerifyError> {
     let plan = check_shape(program, commitments, publics, proof)?;
     let mut transcript = bound_transcript(context, &program_bytes(program), publics, commitments);
-    if let (Some(width), Some(bytes)) = (plan.width, &proof.range) {
-        let range = RangeProof::from_bytes(bytes).map_err(|_| VerifyError::RangeProofRejected)?;
+    if let (Some(width), Some(section)) = (plan.width, &proof.range) {
+        let range =
+            RangeProof::from_bytes(&section.bytes).map_err(|_| VerifyError::RangeProofRejected)?;
         let derived = range_commitments(&plan, commitments, publics);
         let compressed: Vec<CompressedRistretto> = derived.iter().map(|(c, _)| *c).collect();
         range
@@ -296,12 +323,10 @@ fn add_item<R: RngCore + CryptoRng>(
         item.publics,
         item.commitments,
     );
-    if let (Some(width), Some(bytes)) = (plan.width, &item.proof.range) {
-        let parts =
-            RangeProofParts::from_bytes(bytes).map_err(|_| VerifyError::RangeProofRejected)?;
+    if let (Some(width), Some(section)) = (plan.width, &item.proof.range) {
         let derived = range_commitments(&plan, item.commitments, item.publics);
         vartime_add_range_check(
-            &parts,
+            &section.parts,
             &mut transcript,
             &derived,
             usize::from(width.bits()),
@@ -344,10 +369,10 @@ fn check_shape(
     let plan = Plan::new(program);
     match (plan.width, &proof.range) {
         (None, None) => {}
-        (Some(width), Some(bytes)) => {
+        (Some(width), Some(section)) => {
             let bits = usize::from(width.bits()) * plan.padded_entries();
             let words = 9 + 2 * bits.trailing_zeros() as usize;
-            if bytes.len() != words * 32 {
+            if section.bytes.len() != words * 32 {
                 return Err(VerifyError::ShapeMismatch {
                     reason: "range proof size differs from the program's range entries",
                 });
@@ -442,10 +467,10 @@ impl Proof {
         w.u8(PROOF_FORMAT_VERSION);
         match &self.range {
             None => w.u8(0),
-            Some(bytes) => {
+            Some(section) => {
                 w.u8(1);
-                w.u16((bytes.len() / 32) as u16);
-                w.raw(bytes);
+                w.u16((section.bytes.len() / 32) as u16);
+                w.raw(&section.bytes);
             }
         }
         w.u16(self.sigmas.len() as u16);
@@ -500,10 +525,7 @@ impl Proof {
                     });
                 }
                 let raw = r.take(words * 32, "range proof")?;
-                RangeProofParts::from_bytes(raw).map_err(|_| DecodeError::InvalidPoint {
-                    what: "range proof element",
-                })?;
-                Some(raw.to_vec())
+                Some(RangeSection::parse(raw.to_vec()).map_err(range_decode_error)?)
             }
             flag => {
                 return Err(DecodeError::InvalidValue {
@@ -570,7 +592,7 @@ impl Proof {
 
     /// Size of the encoding in bytes.
     pub fn size(&self) -> usize {
-        let range = self.range.as_ref().map_or(0, |b| 2 + b.len());
+        let range = self.range.as_ref().map_or(0, |r| 2 + r.bytes.len());
         let sigmas: usize = self
             .sigmas
             .iter()
@@ -587,6 +609,23 @@ impl Proof {
 
     /// Size of the aggregated range proof alone, in bytes (0 if none).
     pub fn range_proof_size(&self) -> usize {
-        self.range.as_ref().map_or(0, Vec::len)
+        self.range.as_ref().map_or(0, |r| r.bytes.len())
+    }
+}
+
+/// Maps a range-proof parse failure to the decode error that names it.
+fn range_decode_error(e: crate::range_batch::RangeReplayError) -> DecodeError {
+    use crate::range_batch::RangeReplayError as E;
+    match e {
+        E::NonCanonicalScalar => DecodeError::NonCanonicalScalar {
+            what: "range proof scalar",
+        },
+        E::InvalidPoint => DecodeError::InvalidPoint {
+            what: "range proof point",
+        },
+        E::Format { reason } => DecodeError::MalformedRangeProof { reason },
+        _ => DecodeError::MalformedRangeProof {
+            reason: "identity or otherwise unusable element",
+        },
     }
 }

@@ -41,6 +41,10 @@ impl Pt {
 
 /// One Σ-proof as it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a proof holds a handful of these; boxing would cost an allocation each"
+)]
 pub(crate) enum SigmaProof {
     /// Knowledge of `r` with `P = r·H` (P the derived commitment).
     Zero { a: Pt, s: Scalar },
@@ -179,15 +183,21 @@ pub(crate) fn commit<R: RngCore + CryptoRng>(
             let mut s = vec![Scalar::ZERO; n];
             let mut a = Vec::with_capacity(n);
             let t = Scalar::random(rng);
+            // Every branch does the same group operations, so the time taken
+            // does not point at the real one. The real branch's simulated
+            // values are discarded (its c and s are set in `respond`).
             for (j, v) in set.iter().enumerate() {
+                let cj = Scalar::random(rng);
+                let sj = Scalar::random(rng);
+                let p = cpoint - Scalar::from(*v) * gens.B;
+                let simulated = sj * h - cj * p;
+                let honest = t * h;
                 if j == real {
-                    a.push(Pt::new(t * h));
+                    a.push(Pt::new(honest));
                 } else {
-                    // Simulated branch: pick the response and challenge first.
-                    c[j] = Scalar::random(rng);
-                    s[j] = Scalar::random(rng);
-                    let p = cpoint - Scalar::from(*v) * gens.B;
-                    a.push(Pt::new(s[j] * h - c[j] * p));
+                    c[j] = cj;
+                    s[j] = sj;
+                    a.push(Pt::new(simulated));
                 }
             }
             Ok((

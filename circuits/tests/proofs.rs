@@ -1,4 +1,5 @@
 //! Completeness and soundness of the constraint proofs, for every constraint kind.
+#![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
 use proptest::prelude::*;
 use rand::rngs::StdRng;
