@@ -1,9 +1,16 @@
 //! # sotto-contracts
 //!
-//! The sotto language and its compiler: parsing, type and privacy checking,
+//! The sotto language and its compiler. Today: the syntax (lexer, parser
+//! with error recovery, syntax tree, printer) and diagnostics rendered with
+//! source context. Planned, in this crate: name, type and privacy checking,
 //! and code generation to a WASM module whose custom sections carry the ABI
 //! and, per function that touches private values, a
-//! [`sotto_circuits::Program`]. Not built yet: this crate holds its place in
-//! the workspace so that the dependency direction (`circuits` ← `contracts`
-//! ← `engine`) is fixed from the start.
+//! `sotto_circuits::Program`. The language is specified in
+//! docs/language.md.
 #![deny(missing_docs)]
+
+pub mod check;
+pub mod diagnostic;
+pub mod syntax;
+
+pub use diagnostic::{Diagnostic, Severity, Span, render};
