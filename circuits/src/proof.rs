@@ -240,6 +240,11 @@ pub fn verify_with_rng<R: RngCore + CryptoRng>(
             )
             .map_err(|_| VerifyError::RangeProofRejected)?;
     }
+    if plan.sigmas.is_empty() {
+        // Nothing to check, but the shape check above already ensured the
+        // proof has no Σ-proofs either.
+        return Ok(());
+    }
     let mut acc = Accumulator::new();
     add_sigma_checks(
         &plan,
@@ -420,9 +425,17 @@ fn range_commitments(
     let mut out: Vec<_> = plan
         .ranges
         .iter()
-        .map(|(_, e)| {
-            let p = vartime_derived_commitment(e, commitments, publics);
-            (p.compress(), p)
+        .map(|(_, e)| match e.terms.as_slice() {
+            // A plain `x ∈ [0, 2^n)` entry: the derived commitment is x's own,
+            // already decompressed and compressed; skip the group arithmetic.
+            [(1, crate::program::Term::Var(v))] if e.constant == 0 => {
+                let c = &commitments[usize::from(v.0)];
+                (*c.compressed(), *c.point())
+            }
+            _ => {
+                let p = vartime_derived_commitment(e, commitments, publics);
+                (p.compress(), p)
+            }
         })
         .collect();
     out.resize(

@@ -1,0 +1,282 @@
+//! End-to-end tests of `sotto bench`: the built binary, run as a user runs it.
+//!
+//! One `bench proofs --quick --json --csv --plot` run (shared by the tests
+//! that read it) must produce every row with sane figures, proof sizes that
+//! follow the bulletproofs formula, baselines that name real rows, and the
+//! same rows in CSV; bad input must fail with one line and a non-zero exit.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+const FIELDS: [&str; 9] = [
+    "name",
+    "median_ns",
+    "p99_ns",
+    "prove_ns",
+    "verify_ns",
+    "per_s",
+    "size_bytes",
+    "gas",
+    "baseline",
+];
+const AGGREGATION: [u64; 6] = [1, 2, 4, 8, 16, 32];
+const BATCHES: [u64; 3] = [1, 8, 64];
+/// Rows that prove and verify one proof each.
+const PROOF_ROWS: [&str; 6] = [
+    "range64",
+    "bulletproofs_range64",
+    "borromean_range63",
+    "comparison",
+    "product",
+    "transition",
+];
+
+fn sotto(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(args)
+        .output()
+        .expect("the sotto binary runs")
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sotto-bench-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+struct QuickRun {
+    output: Output,
+    csv: String,
+    svg: String,
+}
+
+/// The one quick run, made by whichever test asks first.
+fn quick_run() -> &'static QuickRun {
+    static RUN: OnceLock<QuickRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = scratch("quick");
+        let (csv, svg) = (dir.join("rows.csv"), dir.join("aggregation.svg"));
+        let output = sotto(&[
+            "bench",
+            "proofs",
+            "--quick",
+            "--json",
+            "--csv",
+            csv.to_str().expect("a UTF-8 temp path"),
+            "--plot",
+            svg.to_str().expect("a UTF-8 temp path"),
+        ]);
+        assert!(
+            output.status.success(),
+            "bench proofs --quick failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let run = QuickRun {
+            csv: std::fs::read_to_string(&csv).expect("the CSV file was written"),
+            svg: std::fs::read_to_string(&svg).expect("the plot was written"),
+            output,
+        };
+        std::fs::remove_dir_all(&dir).expect("removing the scratch directory");
+        run
+    })
+}
+
+/// The rows, by name, checking that stdout is one JSON array and nothing else.
+fn rows() -> Vec<Map<String, Value>> {
+    let json: Value = serde_json::from_slice(&quick_run().output.stdout)
+        .expect("stdout is exactly one JSON value");
+    let Value::Array(rows) = json else {
+        panic!("stdout is not a JSON array: {json}");
+    };
+    rows.into_iter()
+        .map(|r| match r {
+            Value::Object(o) => o,
+            other => panic!("a row is not an object: {other}"),
+        })
+        .collect()
+}
+
+fn row<'a>(rows: &'a [Map<String, Value>], name: &str) -> &'a Map<String, Value> {
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name}"))
+}
+
+fn int(row: &Map<String, Value>, field: &str) -> u64 {
+    row.get(field)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("row {} has no integer {field}", row["name"]))
+}
+
+#[test]
+fn json_has_every_row_with_known_fields_and_unique_names() {
+    let rows = rows();
+    let mut names = HashSet::new();
+    for r in &rows {
+        let name = r["name"].as_str().expect("name is a string");
+        assert!(names.insert(name.to_owned()), "duplicate row {name}");
+        for key in r.keys() {
+            assert!(
+                FIELDS.contains(&key.as_str()),
+                "row {name}: unknown field {key}"
+            );
+        }
+    }
+    let mut expected: Vec<String> = PROOF_ROWS.iter().map(|s| s.to_string()).collect();
+    expected.extend(AGGREGATION.iter().map(|m| format!("range64x{m}")));
+    expected.extend(BATCHES.iter().map(|n| format!("batch_verify_{n}")));
+    for name in &expected {
+        assert!(names.contains(name), "missing row {name}; rows: {names:?}");
+    }
+}
+
+#[test]
+fn times_are_positive_and_batch_figures_agree() {
+    let rows = rows();
+    for r in &rows {
+        for field in ["prove_ns", "verify_ns", "median_ns", "p99_ns"] {
+            if r.contains_key(field) {
+                assert!(int(r, field) > 0, "row {}: {field} is 0", r["name"]);
+            }
+        }
+    }
+    let aggregated: Vec<String> = AGGREGATION.iter().map(|m| format!("range64x{m}")).collect();
+    for name in PROOF_ROWS
+        .iter()
+        .copied()
+        .chain(aggregated.iter().map(String::as_str))
+    {
+        let r = row(&rows, name);
+        for field in ["prove_ns", "verify_ns", "size_bytes"] {
+            assert!(int(r, field) > 0, "row {name}: {field}");
+        }
+    }
+    for n in BATCHES {
+        let r = row(&rows, &format!("batch_verify_{n}"));
+        let (median, p99, per_proof) = (int(r, "median_ns"), int(r, "p99_ns"), int(r, "verify_ns"));
+        assert!(p99 >= median, "{r:?}");
+        // verify_ns is the per-proof share of the batch's median time.
+        assert_eq!(per_proof, median / n, "{r:?}");
+        let per_s = r["per_s"].as_f64().expect("per_s");
+        let expected = n as f64 * 1e9 / median as f64;
+        assert!((per_s - expected).abs() <= expected * 1e-6, "{r:?}");
+    }
+}
+
+#[test]
+fn aggregated_sizes_follow_the_bulletproofs_formula() {
+    let rows = rows();
+    // A bulletproofs range proof over n·m bits is 2·log2(n·m) + 9 words of 32 bytes.
+    let words = |bits: u64| 2 * u64::from(bits.ilog2()) + 9;
+    let raw = int(row(&rows, "bulletproofs_range64"), "size_bytes");
+    assert_eq!(raw, 32 * words(64));
+    // Our encoding adds the same framing to every range-only proof.
+    let framing = int(row(&rows, "range64"), "size_bytes") - raw;
+    assert!((1..=64).contains(&framing), "framing {framing} bytes");
+    let mut previous = None;
+    for m in AGGREGATION {
+        let size = int(row(&rows, &format!("range64x{m}")), "size_bytes");
+        assert_eq!(size, 32 * words(64 * m) + framing, "range64x{m}");
+        if let Some(p) = previous {
+            assert_eq!(size - p, 64, "each doubling of m adds two 32-byte words");
+        }
+        previous = Some(size);
+    }
+}
+
+#[test]
+fn baselines_name_other_existing_rows() {
+    let rows = rows();
+    let mut with_baseline = 0;
+    for r in &rows {
+        if let Some(b) = r.get("baseline") {
+            let b = b.as_str().expect("baseline is a string");
+            assert_ne!(r["name"], b, "a row is its own baseline");
+            row(&rows, b);
+            with_baseline += 1;
+        }
+    }
+    assert_eq!(row(&rows, "range64")["baseline"], "bulletproofs_range64");
+    for n in BATCHES {
+        assert_eq!(
+            row(&rows, &format!("batch_verify_{n}"))["baseline"],
+            "range64"
+        );
+    }
+    assert!(with_baseline >= 4);
+}
+
+#[test]
+fn csv_and_plot_carry_the_same_run() {
+    let run = quick_run();
+    let rows = rows();
+    let mut lines = run.csv.lines();
+    assert_eq!(lines.next(), Some(FIELDS.join(",").as_str()));
+    let csv_names: Vec<&str> = lines.map(|l| l.split(',').next().unwrap_or("")).collect();
+    let json_names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(csv_names, json_names);
+    for line in run.csv.lines().skip(1) {
+        assert_eq!(line.split(',').count(), FIELDS.len(), "{line}");
+    }
+    assert!(run.svg.starts_with("<svg"), "not an SVG document");
+    for text in ["prove", "verify", "size, bytes", "time, ms (log scale)"] {
+        assert!(run.svg.contains(text), "the plot lacks {text:?}");
+    }
+}
+
+/// Asserts a clean failure: non-zero exit, nothing on stdout, one line on
+/// stderr containing every one of `needles`, no panic, no backtrace.
+fn assert_clean_failure(output: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "succeeded; stderr: {stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE"] {
+        assert!(!stderr.contains(bad), "stderr mentions {bad}: {stderr}");
+    }
+    for needle in needles {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_area_is_refused_with_the_choices() {
+    let output = sotto(&["bench", "nonsense"]);
+    assert_clean_failure(&output, &["nonsense", "proofs", "contracts"]);
+}
+
+#[test]
+fn areas_not_built_yet_say_so() {
+    for area in ["contracts", "sandbox", "channel", "chain", "oracle"] {
+        let output = sotto(&["bench", area, "--quick"]);
+        assert_clean_failure(&output, &[&format!("area {area} is not built yet")]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+    }
+}
+
+#[test]
+fn unwritable_outputs_fail_before_measuring() {
+    let dir = scratch("unwritable");
+    // A path under a regular file cannot be created, even by root.
+    let file = dir.join("not-a-directory");
+    std::fs::write(&file, b"").unwrap();
+    let target = file.join("out");
+    let target = target.to_str().unwrap();
+    for (flag, what) in [("--csv", "CSV"), ("--plot", "plot")] {
+        let output = sotto(&["bench", "proofs", "--quick", flag, target]);
+        assert_clean_failure(&output, &[&format!("cannot create the {what} file"), flag]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
