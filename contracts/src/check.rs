@@ -109,7 +109,20 @@ pub fn check(contract: &Contract) -> Vec<Diagnostic> {
         c.function(f);
     }
     c.diags.sort_by_key(|d| (d.primary.0.start, d.code));
-    c.diags
+    c.diags.into_iter().map(fold_labels).collect()
+}
+
+/// A secondary label on exactly the primary span (a private value used
+/// right where the error is) joins the primary label instead of being drawn
+/// twice at one place.
+fn fold_labels(mut d: Diagnostic) -> Diagnostic {
+    let (same, other): (Vec<_>, Vec<_>) =
+        d.labels.into_iter().partition(|(s, _)| *s == d.primary.0);
+    for (_, label) in same {
+        d.primary.1 = format!("{label}: {}", d.primary.1);
+    }
+    d.labels = other;
+    d
 }
 
 struct Checker {
@@ -229,7 +242,10 @@ impl Checker {
                         .with_hint(format!(
                             "write `{}: party = {};`",
                             f.name.name,
-                            self.party_list()
+                            contract
+                                .parties
+                                .first()
+                                .map_or("alice", |p| p.name.as_str())
                         )),
                     );
                 }
@@ -849,7 +865,9 @@ impl Checker {
                             format!("{what} cannot be proven over a commitment"),
                         )
                         .with_label(src.clone(), format!("`{source}` is private to {owner}"))
-                        .with_hint(format!("reveal it first: `{}(reveal({source}))`", f.name)),
+                        .with_hint(format!(
+                            "reveal it first, and pass `reveal({source})` instead"
+                        )),
                     );
                 }
             }
@@ -857,7 +875,12 @@ impl Checker {
         match f.name.as_str() {
             "sha256" | "keccak256" => {
                 if vals.is_empty() {
-                    arity(self, 1);
+                    self.diags.push(Diagnostic::error(
+                        "E0104",
+                        format!("`{}` takes at least one argument", f.name),
+                        span.clone(),
+                        "nothing to hash",
+                    ));
                 }
                 for (v, a) in vals.iter().zip(args) {
                     if v.ty == Ty::Party {

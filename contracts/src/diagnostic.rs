@@ -92,7 +92,7 @@ impl Diagnostic {
 /// Spans are clamped to the source, so a diagnostic can never make the
 /// renderer panic.
 pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
-    use ariadne::{Config, Label, Report, ReportKind, Source};
+    use ariadne::{Config, IndexType, Label, Report, ReportKind, Source};
     let clamp = |s: &Span| {
         let end = s.end.min(source.len());
         s.start.min(end)..end
@@ -104,13 +104,24 @@ pub fn render(path: &str, source: &str, diagnostics: &[Diagnostic]) -> String {
             Severity::Warning => ReportKind::Warning,
         };
         let primary = clamp(&d.primary.0);
-        let mut report = Report::build(kind, (path, primary.clone()))
-            .with_config(Config::default().with_color(false))
+        let mut labels: Vec<(Span, &str)> =
+            std::iter::once((primary.clone(), d.primary.1.as_str()))
+                .chain(d.labels.iter().map(|(s, l)| (clamp(s), l.as_str())))
+                .collect();
+        // ariadne starts a new section when a label lies on an earlier line
+        // than the one before it, so give it the labels in source order.
+        labels.sort_by_key(|(s, _)| s.start);
+        // Spans are byte offsets; ariadne counts characters unless told.
+        let mut report = Report::build(kind, (path, primary))
+            .with_config(
+                Config::default()
+                    .with_color(false)
+                    .with_index_type(IndexType::Byte),
+            )
             .with_code(d.code)
-            .with_message(&d.message)
-            .with_label(Label::new((path, primary)).with_message(&d.primary.1));
-        for (span, label) in &d.labels {
-            report = report.with_label(Label::new((path, clamp(span))).with_message(label));
+            .with_message(&d.message);
+        for (span, label) in labels {
+            report = report.with_label(Label::new((path, span)).with_message(label));
         }
         if let Some(hint) = &d.hint {
             report = report.with_help(hint);

@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod fuzzing;
 pub mod syntax;
 
 pub use diagnostic::{Diagnostic, Severity, Span, render};
