@@ -2,7 +2,9 @@
 //!
 //! The participant: the WASM sandbox that re-executes contract steps, signed
 //! states, the update protocol as a pure state machine, the SQLite store,
-//! the Noise transport, the anchor-chain backends and the node. Not built
-//! yet: this crate holds its place in the workspace (it will depend on
-//! `sotto-contracts` and `sotto-circuits`, never the other way).
+//! the Noise transport, the anchor-chain backends and the node. Built so
+//! far: [`sandbox`]. The crate depends on `sotto-contracts` and
+//! `sotto-circuits`, never the other way.
 #![deny(missing_docs)]
+
+pub mod sandbox;
