@@ -3,9 +3,14 @@
 //! [`SandboxError`] for building a [`Sandbox`](super::Sandbox),
 //! [`LoadError`] for refusing a module, [`CallError`] for a call that did
 //! not return normally (wrapping [`HostCallError`] for a bad import
-//! argument and [`InputError`] for a bad [`CallInput`](super::CallInput)).
+//! argument and [`InputError`] for a bad [`CallInput`](super::CallInput)),
+//! [`CacheError`] for the compiled-module cache and [`EntryRejection`] for
+//! a cache entry it refused to trust.
 //! Every variant that a module can provoke names the culprit: the import
 //! and argument, the function index, the byte offset.
+
+use std::io;
+use std::path::PathBuf;
 
 use thiserror::Error;
 
@@ -458,5 +463,143 @@ pub enum CallError {
     Internal {
         /// Which invariant.
         what: &'static str,
+    },
+}
+
+/// The compiled-module cache could not be opened or could not store an
+/// entry. Never a reason to refuse a module: the cache only saves
+/// compilation time.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// The cache path exists but is not a directory.
+    #[error("module cache `{}` is not a directory", path.display())]
+    NotADirectory {
+        /// The path given to [`ModuleCache::open`](super::ModuleCache::open).
+        path: PathBuf,
+    },
+    /// The directory belongs to another user, who could plant native code
+    /// in it.
+    #[error("module cache `{}` is owned by uid {owner}, not by this node's uid {user}", path.display())]
+    NotOwned {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's effective uid.
+        user: u32,
+    },
+    /// The directory is writable by its group or by everyone, who could
+    /// plant native code in it.
+    #[error("module cache `{}` has mode {mode:#o}: writable by group or others", path.display())]
+    Writable {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// An entry would exceed [`MAX_CACHE_ENTRY_BYTES`](super::MAX_CACHE_ENTRY_BYTES)
+    /// and is not written.
+    #[error("compiled module of {size} bytes exceeds the cache entry limit of {limit}")]
+    EntryTooLarge {
+        /// Header plus compiled code.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// wasmtime could not serialize a module it had just compiled: the host
+    /// ran out of memory, or a bug.
+    #[error("serializing the compiled module failed: {reason}")]
+    Serialize {
+        /// wasmtime's message.
+        reason: String,
+    },
+    /// A file-system operation failed.
+    #[error("module cache: {op} `{}`: {source}", path.display())]
+    Io {
+        /// What the cache was doing: `"create"`, `"stat"`, `"write"`...
+        op: &'static str,
+        /// The file or directory it was doing it to.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// Why a cache entry was not trusted. The entry is deleted and the module
+/// compiled afresh and rewritten: a rejection is never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EntryRejection {
+    /// The entry is a symbolic link, a directory or another special file,
+    /// never what this node writes.
+    #[error("not a regular file")]
+    NotRegularFile,
+    /// The entry is not owned by this node's user, or has permission bits
+    /// for group or others: not a file this node wrote (it writes `0600`).
+    #[error("owned by uid {owner} with mode {mode:#o}, expected this user and 0600")]
+    Permissions {
+        /// The file's owner.
+        owner: u32,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The entry is larger than [`MAX_CACHE_ENTRY_BYTES`](super::MAX_CACHE_ENTRY_BYTES);
+    /// not read.
+    #[error("{size} bytes, above the entry limit")]
+    TooLarge {
+        /// File size.
+        size: u64,
+    },
+    /// The entry ends inside its header.
+    #[error("truncated: {len} bytes, shorter than the header")]
+    Truncated {
+        /// File size.
+        len: usize,
+    },
+    /// The entry does not start with the cache's magic bytes.
+    #[error("bad magic")]
+    BadMagic,
+    /// An entry format this build does not read.
+    #[error("unsupported entry format version {version}")]
+    UnsupportedVersion {
+        /// The version in the header.
+        version: u32,
+    },
+    /// The header names another key than the file name: an entry copied or
+    /// renamed from elsewhere.
+    #[error("the entry belongs to another key")]
+    KeyMismatch,
+    /// The payload is shorter (truncated write) or longer (trailing bytes)
+    /// than the header says.
+    #[error("payload is {actual} bytes, the header says {declared}")]
+    LengthMismatch {
+        /// Length in the header.
+        declared: u64,
+        /// Bytes after the header.
+        actual: u64,
+    },
+    /// The payload's SHA-256 differs from the header's: corrupted on disk.
+    #[error("payload hash mismatch")]
+    HashMismatch,
+    /// wasmtime refused the verified payload (compiled by another wasmtime
+    /// version or configuration, which the key should already exclude).
+    #[error("wasmtime refused the compiled code: {reason}")]
+    Deserialize {
+        /// wasmtime's message.
+        reason: String,
+    },
+    /// The deserialized module could not be linked against the host
+    /// imports.
+    #[error("the cached module does not link: {reason}")]
+    Link {
+        /// wasmtime's message.
+        reason: String,
+    },
+    /// Reading the entry failed.
+    #[error("read failed: {kind}")]
+    Io {
+        /// The OS error's kind.
+        kind: io::ErrorKind,
     },
 }

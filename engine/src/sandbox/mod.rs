@@ -5,6 +5,9 @@
 //! such a module (refusing anything outside docs/abi.md: the checks are
 //! listed in `load.rs` and run by [`Sandbox::load`]), precompiles it, and runs one function per
 //! call in a fresh instance with the host imports of ABI v1 (`host.rs`).
+//! [`Sandbox::load_cached`] keeps the compiled code in a [`ModuleCache`] on
+//! disk across restarts (`cache.rs`, with its threat model); it skips
+//! compilation, never a check.
 //!
 //! ## The wasmtime configuration, setting by setting
 //!
@@ -82,6 +85,7 @@
 //!   architecture: same [`CallOutput`], fuel included.
 
 pub mod abi;
+mod cache;
 pub mod error;
 mod host;
 mod load;
@@ -107,9 +111,10 @@ pub use abi::{
     Budgets, FieldAbi, FunctionAbi, ModuleAbi, STATE_ENCODING_VERSION, StateError, Value,
     ValueType, decode_state, encode_state,
 };
+pub use cache::{CACHE_FORMAT_VERSION, CacheKey, CacheOutcome, MAX_CACHE_ENTRY_BYTES, ModuleCache};
 pub use error::{
-    CallError, ExportRefusal, FloatSite, HostCallError, HostCallReason, ImportRefusal, InputError,
-    LoadError, SandboxError,
+    CacheError, CallError, EntryRejection, ExportRefusal, FloatSite, HostCallError, HostCallReason,
+    ImportRefusal, InputError, LoadError, SandboxError,
 };
 pub use host::{MAX_ABORT_REASON, MAX_TABLE_ELEMENTS};
 pub use load::MAX_MODULE_BYTES;
@@ -322,6 +327,15 @@ impl Sandbox {
 
     /// Checks, compiles and links `bytes` as a contract with ABI `abi`.
     pub fn load(&self, bytes: &[u8], abi: &ModuleAbi) -> Result<LoadedModule, LoadError> {
+        let facts = self.validate(bytes, abi)?;
+        let module = Module::from_binary(&self.engine, bytes).map_err(compile_error)?;
+        self.link(&module, Sha256::digest(bytes).into(), abi, &facts)
+    }
+
+    /// Every load-time check, on the module's own bytes. Shared by
+    /// [`Sandbox::load`] and [`Sandbox::load_cached`] so that a cached module
+    /// is checked exactly like a fresh one.
+    fn validate(&self, bytes: &[u8], abi: &ModuleAbi) -> Result<load::ModuleFacts, LoadError> {
         if bytes.len() > MAX_MODULE_BYTES {
             return Err(LoadError::TooLarge {
                 size: bytes.len(),
@@ -329,21 +343,25 @@ impl Sandbox {
             });
         }
         self.check_abi(abi)?;
-        let facts = load::check_module(bytes, abi)?;
-        let compile_error = |e: wasmtime::Error| LoadError::Compile {
-            reason: e.to_string(),
-        };
-        let module = Module::from_binary(&self.engine, bytes).map_err(compile_error)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&module)
-            .map_err(compile_error)?;
+        load::check_module(bytes, abi)
+    }
+
+    /// Links a module compiled (or deserialized) from the bytes whose
+    /// SHA-256 is `id` and that passed [`Sandbox::validate`] with `facts`.
+    fn link(
+        &self,
+        module: &Module,
+        id: [u8; 32],
+        abi: &ModuleAbi,
+        facts: &load::ModuleFacts,
+    ) -> Result<LoadedModule, LoadError> {
+        let pre = self.linker.instantiate_pre(module).map_err(compile_error)?;
         Ok(LoadedModule {
             abi: Arc::new(abi.clone()),
             pre,
             engine: self.engine.clone(),
-            id: Sha256::digest(bytes).into(),
-            witness_exports: facts.witness_exports,
+            id,
+            witness_exports: facts.witness_exports.clone(),
         })
     }
 
@@ -496,6 +514,13 @@ impl Sandbox {
             private: state.private,
             fuel_used: budget.saturating_sub(left),
         })
+    }
+}
+
+/// wasmtime refused to compile or link a module that passed every check.
+fn compile_error(e: wasmtime::Error) -> LoadError {
+    LoadError::Compile {
+        reason: e.to_string(),
     }
 }
 
