@@ -256,7 +256,7 @@ fn an_unknown_area_is_refused_with_the_choices() {
 
 #[test]
 fn areas_not_built_yet_say_so() {
-    for area in ["contracts", "sandbox", "channel", "chain", "oracle"] {
+    for area in ["contracts", "channel", "chain", "oracle"] {
         let output = sotto(&["bench", area, "--quick"]);
         assert_clean_failure(&output, &[&format!("area {area} is not built yet")]);
         assert_eq!(output.status.code(), Some(1));

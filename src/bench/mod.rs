@@ -1,6 +1,6 @@
 //! `sotto bench AREA`: in-process benchmarks with readable, JSON, CSV and SVG output.
 //!
-//! Each area (today only `proofs`) is a module that measures its rows and
+//! Each area (today `proofs` and `sandbox`) is a module that measures its rows and
 //! returns a [`Report`]; this module parses the options, checks output paths
 //! before any work starts, shows progress on stderr and writes the results.
 //! stdout carries only the results (a table, or one JSON array with `--json`),
@@ -14,6 +14,7 @@ mod measure;
 mod output;
 mod plot;
 mod proofs;
+mod sandbox;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -40,7 +41,8 @@ pub(crate) struct BenchArgs {
     /// Also write the rows as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// Also draw the area's chart as SVG to FILE (proofs: cost against aggregation size).
+    /// Also draw the area's chart as SVG to FILE (proofs: cost against
+    /// aggregation size; sandbox has no chart).
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
 }
@@ -52,7 +54,7 @@ enum Area {
     Proofs,
     /// Contract compilation and execution (not built yet).
     Contracts,
-    /// The contract sandbox (not built yet).
+    /// Instantiating and calling contract modules in the sandbox, and loading one.
     Sandbox,
     /// Off-chain channel updates (not built yet).
     Channel,
@@ -120,15 +122,28 @@ pub(crate) struct Report {
     pub(crate) chart: Option<plot::Chart>,
 }
 
+/// How an area measures its rows.
+type Measure = fn(Budget, &Progress) -> Result<Report>;
+
 /// Runs `sotto bench` with `args`.
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    let (measure, rows) = match args.area {
-        Area::Proofs => (proofs::run, proofs::ROWS),
+    // Each area: how to measure it, its row count, whether it has a chart.
+    let (measure, rows, chart): (Measure, usize, bool) = match args.area {
+        Area::Proofs => (proofs::run, proofs::ROWS, true),
+        Area::Sandbox => (sandbox::run, sandbox::ROWS, false),
         other => bail!(
-            "area {} is not built yet; the only area so far is `proofs` (sotto bench proofs)",
+            "area {} is not built yet; the areas so far are `proofs` and `sandbox` \
+             (sotto bench proofs)",
             other.name()
         ),
     };
+    // Refuse --plot now, not after measuring and leaving an empty file.
+    if args.plot.is_some() && !chart {
+        bail!(
+            "area {} has no chart to plot; drop --plot",
+            args.area.name()
+        );
+    }
     let budget = if args.quick {
         Budget::quick()
     } else {

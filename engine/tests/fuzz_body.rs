@@ -1,0 +1,203 @@
+//! Runs the sandbox fuzz body (`sotto_engine::fuzzing::sandbox`) on stable:
+//! over the committed corpus in `fuzz/corpus/sandbox/`, over mutations of
+//! it, and over random bytes. Set `SOTTO_TEST_SEED` to replay a run; the
+//! seed is printed. `SOTTO_WRITE_CORPUS=1` (re)writes the seed corpus.
+#![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
+
+use std::path::{Path, PathBuf};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sotto_engine::fuzzing;
+use sotto_engine::sandbox::{CallError, CallInput, Mode, Value, import_names};
+
+const PAYMENT: &str = include_str!("modules/payment.wat");
+const HASH: &str = include_str!("modules/hash.wat");
+
+/// A conforming module for the raw-bytes generator: `call.f` with memory,
+/// reading its bytes32 argument, hashing it and publishing a public input.
+const CALL_F: &str = r#"(module
+  (import "sotto" "arg_get_bytes" (func $arg_get_bytes (param i32 i32)))
+  (import "sotto" "hash" (func $hash (param i32 i32 i32 i32)))
+  (import "sotto" "field_set_bytes" (func $field_set_bytes (param i32 i32)))
+  (import "sotto" "public_input" (func $public_input (param i32 i64)))
+  (memory (export "memory") 1 2)
+  (func (export "call.f")
+    (call $arg_get_bytes (i32.const 2) (i32.const 0))
+    (call $hash (i32.const 1) (i32.const 0) (i32.const 32) (i32.const 32))
+    (call $field_set_bytes (i32.const 4) (i32.const 32))
+    (call $public_input (i32.const 1) (i64.load (i32.const 32)))))"#;
+
+fn seed() -> u64 {
+    let seed = std::env::var("SOTTO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("SOTTO_TEST_SEED={seed}");
+    seed
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/sandbox")
+}
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = corpus_dir();
+    let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "corpus sandbox is empty");
+    files
+}
+
+fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    match rng.gen_range(0..4) {
+        0 if !out.is_empty() => {
+            let i = rng.gen_range(0..out.len());
+            out[i] ^= 1 << rng.gen_range(0..8);
+        }
+        1 if !out.is_empty() => {
+            let i = rng.gen_range(0..out.len());
+            out[i] = rng.r#gen();
+        }
+        2 => out.truncate(rng.gen_range(0..=out.len())),
+        _ => out.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
+    }
+    out
+}
+
+/// `wat`'s output for `src` without its `name` section (wat appends one
+/// when the text names functions; it carries nothing the sandbox reads).
+fn wasm_without_names(src: &str) -> Vec<u8> {
+    let bytes = wat::parse_str(src).unwrap();
+    let mut kept = bytes[..8].to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        let payload = payload.unwrap();
+        if let Some((id, range)) = payload.as_section() {
+            let is_names =
+                matches!(&payload, wasmparser::Payload::CustomSection(c) if c.name() == "name");
+            if !is_names {
+                // The section id, its size as LEB128, then its contents.
+                kept.push(id);
+                let mut size = range.len();
+                loop {
+                    let byte = (size & 0x7f) as u8;
+                    size >>= 7;
+                    kept.push(if size == 0 { byte } else { byte | 0x80 });
+                    if size == 0 {
+                        break;
+                    }
+                }
+                kept.extend_from_slice(&bytes[range]);
+            }
+        }
+    }
+    kept
+}
+
+fn write_corpus() {
+    let dir = corpus_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+    write("payment.wasm", &wat::parse_str(PAYMENT).unwrap());
+    write("hash.wasm", &wat::parse_str(HASH).unwrap());
+    write("call_f.wasm", &wat::parse_str(CALL_F).unwrap());
+    let mut rng = StdRng::seed_from_u64(0x5a4d_b0c5);
+    for (i, len) in [16usize, 64, 256, 1024].into_iter().enumerate() {
+        let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+        write(&format!("random_{i}"), &bytes);
+    }
+}
+
+#[test]
+fn sandbox_target_over_corpus_and_mutations() {
+    if std::env::var_os("SOTTO_WRITE_CORPUS").is_some() {
+        write_corpus();
+    }
+    let mut rng = StdRng::seed_from_u64(seed());
+    let seeds = corpus();
+    for input in &seeds {
+        fuzzing::sandbox(input);
+    }
+    for _ in 0..1000 {
+        let base = &seeds[rng.gen_range(0..seeds.len())];
+        fuzzing::sandbox(&mutate(&mut rng, base));
+        let len = rng.gen_range(0..2000);
+        fuzzing::sandbox(&(0..len).map(|_| rng.r#gen()).collect::<Vec<u8>>());
+    }
+}
+
+#[test]
+fn the_encoded_payment_module_is_payment_wat() {
+    assert_eq!(fuzzing::payment_module(), wasm_without_names(PAYMENT));
+    let out = &fuzzing::fixture().payment_output;
+    assert_eq!(out.live, vec![70, 80]);
+    assert_eq!(out.public_inputs, vec![30]);
+}
+
+#[test]
+fn the_import_table_is_the_sandboxs() {
+    let names: Vec<&str> = fuzzing::SOTTO_IMPORTS.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(names, import_names().collect::<Vec<_>>());
+    // And its signatures are the loader's: a module importing all of them
+    // (with a memory, since some take pointers) loads.
+    let fx = fuzzing::fixture();
+    let mut imports = String::new();
+    for (name, params, results) in fuzzing::SOTTO_IMPORTS {
+        let list = |ts: &[wasm_encoder::ValType]| {
+            ts.iter()
+                .map(|t| format!("{t:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        imports.push_str(&format!(
+            r#"(import "sotto" "{name}" (func (param {}) (result {})))"#,
+            list(params),
+            list(results)
+        ));
+    }
+    let wat =
+        format!(r#"(module {imports} (memory (export "memory") 1) (func (export "call.f")))"#);
+    fx.sandbox
+        .load(&wat::parse_str(&wat).unwrap(), &fx.abi)
+        .unwrap();
+}
+
+/// The oracles are live: the corpus's conforming module loads and its call
+/// succeeds, so the body's checks run on real outputs, not only on refusals.
+#[test]
+fn the_conforming_seed_runs() {
+    let fx = fuzzing::fixture();
+    let module = fx
+        .sandbox
+        .load(&wat::parse_str(CALL_F).unwrap(), &fx.abi)
+        .unwrap();
+    let input = CallInput {
+        fields: vec![
+            Value::U64(1),
+            Value::Bool(false),
+            Value::Party(0),
+            Value::Bytes32([0; 32]),
+        ],
+        args: vec![Value::U64(1), Value::Party(1), Value::Bytes32([3; 32])],
+        allocation: vec![1, 2],
+        now: 0,
+        mode: Mode::Public,
+    };
+    let out = fx.sandbox.call(&module, "f", input.clone()).unwrap();
+    assert_ne!(out.fields[3], Value::Bytes32([0; 32]));
+    // Out of fuel is a typed error, as the body expects of a generated loop.
+    let mut abi = fx.abi.clone();
+    abi.budgets.fuel_per_call = 5;
+    let starved = fx
+        .sandbox
+        .load(&wat::parse_str(CALL_F).unwrap(), &abi)
+        .unwrap();
+    assert_eq!(
+        fx.sandbox.call(&starved, "f", input),
+        Err(CallError::OutOfFuel { budget: 5 })
+    );
+}
