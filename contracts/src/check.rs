@@ -112,6 +112,18 @@ pub fn check(contract: &Contract) -> Vec<Diagnostic> {
     c.diags.into_iter().map(fold_labels).collect()
 }
 
+/// E0102 for a party, field or function (they share one namespace).
+fn declared_twice(name: &str, again: &Span, first: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0102",
+        format!("`{name}` is declared twice"),
+        again.clone(),
+        "declared again here",
+    )
+    .with_label(first, "first declared here")
+    .with_hint("parties, fields and functions share one namespace; rename one")
+}
+
 /// A secondary label on exactly the primary span (a private value used
 /// right where the error is) joins the primary label instead of being drawn
 /// twice at one place.
@@ -141,16 +153,8 @@ struct Scope<'f> {
 impl Checker {
     fn declare(&mut self, name: &str, span: &Span, binding: Binding) {
         if let Some((_, first)) = self.globals.get(name) {
-            self.diags.push(
-                Diagnostic::error(
-                    "E0102",
-                    format!("`{name}` is declared twice"),
-                    span.clone(),
-                    "declared again here",
-                )
-                .with_label(first.clone(), "first declared here")
-                .with_hint("parties, fields and functions share one namespace; rename one"),
-            );
+            let d = declared_twice(name, span, first.clone());
+            self.diags.push(d);
         } else {
             self.globals
                 .insert(name.to_owned(), (binding, span.clone()));
@@ -227,9 +231,7 @@ impl Checker {
             match &f.init {
                 Some(init) => {
                     let v = self.constant(init);
-                    if !ty.accepts(v.ty) {
-                        self.mismatch(&init.span, ty, v.ty, "the field's initial value");
-                    }
+                    self.want(&init.span, ty, v.ty, "the field's initial value");
                 }
                 None if ty == Ty::Party && f.visibility == Visibility::Public => {
                     self.diags.push(
@@ -262,16 +264,9 @@ impl Checker {
                 .map(|(_, s)| s.clone())
                 .or_else(|| functions.get(f.name.name.as_str()).map(|s| (*s).clone()));
             match first {
-                Some(first) => self.diags.push(
-                    Diagnostic::error(
-                        "E0102",
-                        format!("`{}` is declared twice", f.name.name),
-                        f.name.span.clone(),
-                        "declared again here",
-                    )
-                    .with_label(first, "first declared here")
-                    .with_hint("parties, fields and functions share one namespace; rename one"),
-                ),
+                Some(first) => self
+                    .diags
+                    .push(declared_twice(&f.name.name, &f.name.span, first)),
                 None => {
                     functions.insert(&f.name.name, &f.name.span);
                 }
@@ -314,6 +309,13 @@ impl Checker {
                 "hash it into a public `bytes32` commitment instead, and reveal the preimage later",
             ),
         );
+    }
+
+    /// Reports a mismatch unless a `found` value fits where `expected` is wanted.
+    fn want(&mut self, span: &Span, expected: Ty, found: Ty, what: &str) {
+        if !expected.accepts(found) {
+            self.mismatch(span, expected, found, what);
+        }
     }
 
     fn mismatch(&mut self, span: &Span, expected: Ty, found: Ty, what: &str) {
@@ -404,9 +406,7 @@ impl Checker {
                 let ty = match ty {
                     Some((t, _)) => {
                         let t = Ty::of(*t);
-                        if !t.accepts(v.ty) {
-                            self.mismatch(&value.span, t, v.ty, "the value");
-                        }
+                        self.want(&value.span, t, v.ty, "the value");
                         t
                     }
                     None => v.ty,
@@ -442,9 +442,7 @@ impl Checker {
                 otherwise,
             } => {
                 let v = self.expr(scope, cond);
-                if !Ty::Bool.accepts(v.ty) {
-                    self.mismatch(&cond.span, Ty::Bool, v.ty, "a condition");
-                }
+                self.want(&cond.span, Ty::Bool, v.ty, "a condition");
                 if let Privacy::Private {
                     owner,
                     source,
@@ -471,18 +469,14 @@ impl Checker {
             }
             StmtKind::Require { cond, .. } => {
                 let v = self.expr(scope, cond);
-                if !Ty::Bool.accepts(v.ty) {
-                    self.mismatch(&cond.span, Ty::Bool, v.ty, "a requirement");
-                }
+                self.want(&cond.span, Ty::Bool, v.ty, "a requirement");
                 if matches!(v.privacy, Privacy::Private { .. }) {
                     self.provable(scope, cond);
                 }
             }
             StmtKind::Transfer { amount, from, to } => {
                 let v = self.expr(scope, amount);
-                if !Ty::U64.accepts(v.ty) {
-                    self.mismatch(&amount.span, Ty::U64, v.ty, "an amount");
-                }
+                self.want(&amount.span, Ty::U64, v.ty, "an amount");
                 if let Privacy::Private {
                     owner,
                     source,
@@ -570,14 +564,12 @@ impl Checker {
                 return;
             }
         };
-        if !ty.accepts(v.ty) {
-            self.mismatch(
-                &value.span,
-                ty,
-                v.ty,
-                &format!("the value for `{}`", target.name),
-            );
-        }
+        self.want(
+            &value.span,
+            ty,
+            v.ty,
+            &format!("the value for `{}`", target.name),
+        );
         if let Some(owner) = &dest_owner
             && what == "field"
             && *owner != caller
@@ -687,9 +679,7 @@ impl Checker {
             ExprKind::Name(n) => self.name(scope, n, &e.span),
             ExprKind::Unary(UnOp::Not, inner) => {
                 let v = self.expr(scope, inner);
-                if !Ty::Bool.accepts(v.ty) {
-                    self.mismatch(&inner.span, Ty::Bool, v.ty, "the operand of `!`");
-                }
+                self.want(&inner.span, Ty::Bool, v.ty, "the operand of `!`");
                 Val { ty: Ty::Bool, ..v }
             }
             ExprKind::Unary(UnOp::Neg, inner) => {
@@ -738,9 +728,7 @@ impl Checker {
     fn binary_type(&mut self, op: BinOp, lv: &Val, rv: &Val, l: &Expr, r: &Expr) -> Ty {
         let both = |s: &mut Self, want: Ty, what: &str| {
             for (v, e) in [(lv, l), (rv, r)] {
-                if !want.accepts(v.ty) {
-                    s.mismatch(&e.span, want, v.ty, what);
-                }
+                s.want(&e.span, want, v.ty, what);
             }
         };
         match op {
@@ -757,9 +745,7 @@ impl Checker {
                 Ty::Bool
             }
             BinOp::Eq | BinOp::Ne => {
-                if !lv.ty.accepts(rv.ty) {
-                    self.mismatch(&r.span, lv.ty, rv.ty, "the right side of an equality");
-                }
+                self.want(&r.span, lv.ty, rv.ty, "the right side of an equality");
                 Ty::Bool
             }
         }
@@ -907,9 +893,7 @@ impl Checker {
             "min" | "max" => {
                 arity(self, 2);
                 for (v, a) in vals.iter().zip(args) {
-                    if !Ty::U64.accepts(v.ty) {
-                        self.mismatch(&a.span, Ty::U64, v.ty, "an argument of `min`/`max`");
-                    }
+                    self.want(&a.span, Ty::U64, v.ty, "an argument of `min`/`max`");
                 }
                 no_private(self, "a minimum or maximum");
                 Val::public(Ty::U64)
