@@ -16,18 +16,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sha2::{Digest as _, Sha256};
 use sotto_engine::sandbox::{
-    Budgets, CACHE_FORMAT_VERSION, CacheError, CacheKey, CacheOutcome, CallInput, CallOutput,
-    EntryRejection, FieldAbi, FunctionAbi, LoadError, LoadedModule, Mode, ModuleAbi, ModuleCache,
-    Sandbox, SandboxConfig, Value, ValueType,
+    CACHE_FORMAT_VERSION, CacheError, CacheKey, CacheOutcome, CallInput, CallOutput,
+    EntryRejection, LoadError, LoadedModule, Mode, ModuleAbi, ModuleCache, Sandbox, SandboxConfig,
+    Value, ValueType,
 };
 
-const PAYMENT: &str = include_str!("modules/payment.wat");
-const HASH: &str = include_str!("modules/hash.wat");
-const WITNESS: &str = include_str!("modules/witness.wat");
-const SPIN: &str = include_str!("modules/spin.wat");
+mod common;
+use common::{FUEL, HASH, PAYMENT, SPIN, WITNESS, abi, wasm};
 
-const FUEL: u64 = 1_000_000;
-const PAGES: u32 = 4;
 const HEADER_BYTES: usize = 84;
 
 /// A fresh directory under cargo's per-target temporary directory, removed
@@ -55,44 +51,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ignored = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn wasm(src: &str) -> Vec<u8> {
-    wat::parse_str(src).unwrap()
-}
-
-/// Fields of every test contract, as in tests/sandbox.rs.
-fn fields() -> Vec<FieldAbi> {
-    use ValueType::*;
-    [
-        (U64, false),
-        (Bool, false),
-        (U64, true),
-        (Party, false),
-        (Bytes32, false),
-    ]
-    .into_iter()
-    .map(|(ty, private)| FieldAbi { ty, private })
-    .collect()
-}
-
-fn abi(functions: &[(&str, &[ValueType], u32)]) -> ModuleAbi {
-    ModuleAbi {
-        parties: 2,
-        fields: fields(),
-        functions: functions
-            .iter()
-            .map(|(name, args, public_inputs)| FunctionAbi {
-                name: (*name).to_owned(),
-                args: args.to_vec(),
-                public_inputs: *public_inputs,
-            })
-            .collect(),
-        budgets: Budgets {
-            fuel_per_call: FUEL,
-            memory_pages: PAGES,
-        },
     }
 }
 

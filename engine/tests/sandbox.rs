@@ -12,58 +12,13 @@
 
 use sha2::{Digest as _, Sha256};
 use sotto_engine::sandbox::{
-    Budgets, CallError, CallInput, CallOutput, ExportRefusal, FieldAbi, FloatSite, FunctionAbi,
-    HostCallError, HostCallReason, ImportRefusal, LoadError, LoadedModule, MAX_MODULE_BYTES, Mode,
-    ModuleAbi, Sandbox, SandboxConfig, Value, ValueType, encode_state, import_names,
-    pointer_imports,
+    CallError, CallInput, CallOutput, ExportRefusal, FloatSite, HostCallError, HostCallReason,
+    ImportRefusal, LoadError, LoadedModule, MAX_MODULE_BYTES, Mode, ModuleAbi, Sandbox,
+    SandboxConfig, Value, ValueType, encode_state, import_names, pointer_imports,
 };
 
-const PAYMENT: &str = include_str!("modules/payment.wat");
-const HASH: &str = include_str!("modules/hash.wat");
-const WITNESS: &str = include_str!("modules/witness.wat");
-const SPIN: &str = include_str!("modules/spin.wat");
-
-const FUEL: u64 = 1_000_000;
-const PAGES: u32 = 4;
-
-fn wasm(src: &str) -> Vec<u8> {
-    wat::parse_str(src).unwrap()
-}
-
-/// Fields of every test contract: 0 counter (u64), 1 flag (bool),
-/// 2 secret (private u64), 3 owner (party), 4 digest (bytes32).
-fn fields() -> Vec<FieldAbi> {
-    use ValueType::*;
-    [
-        (U64, false),
-        (Bool, false),
-        (U64, true),
-        (Party, false),
-        (Bytes32, false),
-    ]
-    .into_iter()
-    .map(|(ty, private)| FieldAbi { ty, private })
-    .collect()
-}
-
-fn abi(functions: &[(&str, &[ValueType], u32)]) -> ModuleAbi {
-    ModuleAbi {
-        parties: 2,
-        fields: fields(),
-        functions: functions
-            .iter()
-            .map(|(name, args, public_inputs)| FunctionAbi {
-                name: (*name).to_owned(),
-                args: args.to_vec(),
-                public_inputs: *public_inputs,
-            })
-            .collect(),
-        budgets: Budgets {
-            fuel_per_call: FUEL,
-            memory_pages: PAGES,
-        },
-    }
-}
+mod common;
+use common::{FUEL, HASH, PAGES, PAYMENT, SPIN, WITNESS, abi, wasm};
 
 /// Public field values before every test call.
 fn start_fields() -> Vec<Value> {
