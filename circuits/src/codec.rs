@@ -1,5 +1,8 @@
 //! Byte-level reading and writing for the canonical encodings.
 //!
+//! Public so that the other canonical encodings of sotto (the contract ABI
+//! section, for one) share one reader with one set of errors.
+//!
 //! Integers are fixed-width little-endian, so every value has exactly one
 //! encoding. The reader never panics: running out of input is
 //! [`DecodeError::UnexpectedEnd`], and [`Reader::finish`] rejects leftovers.
@@ -11,34 +14,42 @@ use crate::errors::DecodeError;
 
 /// Appends canonical encodings to a byte vector.
 #[derive(Default)]
-pub(crate) struct Writer {
-    pub(crate) bytes: Vec<u8>,
+pub struct Writer {
+    /// The encoding so far.
+    pub bytes: Vec<u8>,
 }
 
 impl Writer {
-    pub(crate) fn u8(&mut self, v: u8) {
+    /// One byte.
+    pub fn u8(&mut self, v: u8) {
         self.bytes.push(v);
     }
-    pub(crate) fn u16(&mut self, v: u16) {
+    /// A `u16`, little-endian.
+    pub fn u16(&mut self, v: u16) {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
-    pub(crate) fn u64(&mut self, v: u64) {
+    /// A `u64`, little-endian.
+    pub fn u64(&mut self, v: u64) {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
-    pub(crate) fn i128(&mut self, v: i128) {
+    /// An `i128`, little-endian.
+    pub fn i128(&mut self, v: i128) {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
-    pub(crate) fn raw(&mut self, v: &[u8]) {
+    /// Bytes as they are, no length.
+    pub fn raw(&mut self, v: &[u8]) {
         self.bytes.extend_from_slice(v);
     }
-    pub(crate) fn scalar(&mut self, s: &Scalar) {
+    /// A scalar's canonical 32 bytes.
+    pub fn scalar(&mut self, s: &Scalar) {
         self.raw(s.as_bytes());
     }
-    pub(crate) fn point(&mut self, p: &CompressedRistretto) {
+    /// A compressed point's 32 bytes.
+    pub fn point(&mut self, p: &CompressedRistretto) {
         self.raw(p.as_bytes());
     }
     /// A length-prefixed (u16) string; callers bound the length first.
-    pub(crate) fn str(&mut self, s: &str) {
+    pub fn str(&mut self, s: &str) {
         debug_assert!(s.len() <= usize::from(u16::MAX));
         self.u16(s.len() as u16);
         self.raw(s.as_bytes());
@@ -46,16 +57,18 @@ impl Writer {
 }
 
 /// Reads canonical encodings from a byte slice.
-pub(crate) struct Reader<'a> {
+pub struct Reader<'a> {
     bytes: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    /// A reader over `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
         Reader { bytes }
     }
 
-    pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.bytes.len() < n {
             return Err(DecodeError::UnexpectedEnd { what });
         }
@@ -70,27 +83,31 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+    /// One byte.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(what)?[0])
     }
-    pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, DecodeError> {
+    /// A little-endian `u16`.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
-    pub(crate) fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+    /// A little-endian `u64`.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
-    pub(crate) fn i128(&mut self, what: &'static str) -> Result<i128, DecodeError> {
+    /// A little-endian `i128`.
+    pub fn i128(&mut self, what: &'static str) -> Result<i128, DecodeError> {
         Ok(i128::from_le_bytes(self.array(what)?))
     }
     /// A canonical scalar (reduced modulo ℓ).
-    pub(crate) fn scalar(&mut self, what: &'static str) -> Result<Scalar, DecodeError> {
+    pub fn scalar(&mut self, what: &'static str) -> Result<Scalar, DecodeError> {
         let bytes = self.array(what)?;
         Option::from(Scalar::from_canonical_bytes(bytes))
             .ok_or(DecodeError::NonCanonicalScalar { what })
     }
 
     /// A point that decompresses, with its compressed form.
-    pub(crate) fn point(
+    pub fn point(
         &mut self,
         what: &'static str,
     ) -> Result<(CompressedRistretto, RistrettoPoint), DecodeError> {
@@ -102,14 +119,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A u16-length-prefixed UTF-8 string.
-    pub(crate) fn str(&mut self, what: &'static str) -> Result<String, DecodeError> {
+    pub fn str(&mut self, what: &'static str) -> Result<String, DecodeError> {
         let len = usize::from(self.u16(what)?);
         let raw = self.take(len, what)?;
         String::from_utf8(raw.to_vec()).map_err(|_| DecodeError::InvalidUtf8 { what })
     }
 
     /// A u16 count, refused above `max` before anything is allocated for it.
-    pub(crate) fn count(&mut self, what: &'static str, max: usize) -> Result<usize, DecodeError> {
+    pub fn count(&mut self, what: &'static str, max: usize) -> Result<usize, DecodeError> {
         let count = usize::from(self.u16(what)?);
         if count > max {
             return Err(DecodeError::TooMany { what, count, max });
@@ -117,12 +134,13 @@ impl<'a> Reader<'a> {
         Ok(count)
     }
 
-    pub(crate) fn remaining(&self) -> usize {
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
         self.bytes.len()
     }
 
     /// Succeeds only if every byte was consumed.
-    pub(crate) fn finish(self, what: &'static str) -> Result<(), DecodeError> {
+    pub fn finish(self, what: &'static str) -> Result<(), DecodeError> {
         if self.bytes.is_empty() {
             Ok(())
         } else {

@@ -42,7 +42,7 @@
 //! [`RangeProof`]: bulletproofs::RangeProof
 #![deny(missing_docs)]
 
-mod codec;
+pub mod codec;
 mod commitment;
 mod context;
 mod errors;
@@ -66,8 +66,8 @@ pub use program::{
     PROGRAM_FORMAT_VERSION, Program, ProgramBuilder, PubId, RangeBits, Term, VarDecl, VarId,
 };
 pub use proof::{
-    BatchItem, PROOF_FORMAT_VERSION, Proof, batch_verify, batch_verify_with_rng, prove,
-    prove_with_rng, verify, verify_with_rng,
+    BatchItem, PROOF_FORMAT_VERSION, Proof, batch_verify, batch_verify_with_rng,
+    prove, prove_with_rng, verify, verify_with_rng,
 };
 
 /// Re-exported so callers need not depend on curve25519-dalek for blindings.
