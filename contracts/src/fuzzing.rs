@@ -4,6 +4,12 @@
 //! (`fuzz/fuzz_targets/parse.rs`). Each body must never panic except when
 //! an oracle finds a real bug.
 //!
+//! Oracles of [`compile`]:
+//! - a generated well-typed contract ([`crate::generate`]) checks clean
+//!   and compiles; the only refusal allowed is E0310 (a documented limit);
+//! - the module it produces reads back as the same artifact, and compiling
+//!   again gives the same bytes.
+//!
 //! Oracles of [`parse`]:
 //! - lexing and parsing are total: no panic on any input;
 //! - every token and diagnostic span lies in the source, on `char`
@@ -74,6 +80,14 @@ pub fn parse(data: &[u8]) {
     if !diags.is_empty() {
         return;
     }
+    // A tree that parses goes on through the checker and the compiler,
+    // which must not panic either, and never report an internal error.
+    if let Err(d) = crate::compile::compile(&source) {
+        assert!(
+            d.iter().all(|d| d.code != "E0900"),
+            "internal compiler error on:\n{source}"
+        );
+    }
 
     let printed = print(&tree);
     let (again, diags) = parse_source(&printed);
@@ -88,6 +102,41 @@ pub fn parse(data: &[u8]) {
         "print then parse changed the tree:\n{printed}"
     );
     assert_eq!(print(&again), printed, "printing is not a fixpoint");
+}
+
+/// Fuzz body for the compiler on generated well-typed contracts.
+pub fn compile(data: &[u8]) {
+    let source = crate::generate::contract(&mut arbitrary::Unstructured::new(data));
+    let (tree, syntax) = parse_source(&source);
+    assert!(
+        syntax.is_empty(),
+        "generated contract does not parse:\n{source}"
+    );
+    let checked = crate::check::check(&tree);
+    assert!(
+        checked.iter().all(|d| d.severity != crate::Severity::Error),
+        "generated contract does not check:\n{source}\n{}",
+        render("generated.sotto", &source, &checked)
+    );
+    match crate::compile::compile(&source) {
+        Ok(built) => {
+            let bytes = built.artifact.bytes().to_vec();
+            let again = crate::Artifact::from_bytes(bytes.clone());
+            assert_eq!(again.as_ref(), Ok(&built.artifact), "artifact round trip");
+            let twice = crate::compile::compile(&source).map(|c| c.artifact.bytes().to_vec());
+            assert_eq!(
+                twice.as_ref(),
+                Ok(&bytes),
+                "compilation is not deterministic"
+            );
+        }
+        Err(d) => assert!(
+            d.iter()
+                .all(|d| d.severity != crate::Severity::Error || d.code == "E0310"),
+            "a well-typed contract was refused:\n{source}\n{}",
+            render("generated.sotto", &source, &d)
+        ),
+    }
 }
 
 /// The tree with every span set to `0..0`, so that two trees compare equal

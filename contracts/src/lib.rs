@@ -15,6 +15,7 @@ pub mod check;
 pub mod compile;
 pub mod diagnostic;
 pub mod fuzzing;
+pub mod generate;
 pub mod semantics;
 pub mod syntax;
 
