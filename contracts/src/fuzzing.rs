@@ -139,6 +139,41 @@ pub fn compile(data: &[u8]) {
     }
 }
 
+/// Every circuit variable is bounded by its own program, except a private
+/// field's current value, which is vouched for (declared proven) because
+/// its range was proven when it was stored. `Program::new` accepts a
+/// variable declared proven, so this is what stops the compiler from
+/// vouching for a value nobody proved.
+pub fn bounded_by_the_program(artifact: &crate::Artifact) {
+    use crate::abi::VarRole;
+    use sotto_circuits::Constraint;
+    for f in &artifact.abi().functions {
+        let (Some(c), Some(p)) = (&f.circuit, artifact.program(f)) else {
+            continue;
+        };
+        for (i, (role, decl)) in c.vars.iter().zip(p.vars()).enumerate() {
+            let bounded = p.constraints().iter().any(|k| match k {
+                Constraint::Range { var, .. }
+                | Constraint::Boolean { var }
+                | Constraint::OneOf { var, .. } => usize::from(var.0) == i,
+                _ => false,
+            });
+            match role {
+                VarRole::Field(_) => assert!(
+                    decl.proven.is_some() && !bounded,
+                    "{}: current field value {i} should be vouched for, not re-proven",
+                    f.name
+                ),
+                _ => assert!(
+                    bounded && decl.proven.is_none(),
+                    "{}: variable {i} ({role:?}) is not bounded by its program",
+                    f.name
+                ),
+            }
+        }
+    }
+}
+
 /// The tree with every span set to `0..0`, so that two trees compare equal
 /// exactly when they were written alike, wherever they were written.
 pub fn erase_spans(mut contract: Contract) -> Contract {

@@ -16,6 +16,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod fuzzing;
 pub mod generate;
+pub mod interp;
 pub mod semantics;
 pub mod syntax;
 

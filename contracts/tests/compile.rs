@@ -28,6 +28,7 @@ fn every_library_contract_compiles() {
         let built = compile(&src).unwrap_or_else(|d| panic!("{name}: {d:#?}"));
         let a = &built.artifact;
         assert!(built.warnings.is_empty(), "{name}: {:?}", built.warnings);
+        sotto_contracts::fuzzing::bounded_by_the_program(a);
         // What the artifact says about itself survives a round trip.
         let again = Artifact::from_bytes(a.bytes().to_vec()).unwrap();
         assert_eq!(&again, a, "{name}");
@@ -240,6 +241,36 @@ fn constants_too_large_for_a_constraint_are_refused() {
                │ Help: split the computation, or use smaller constants
             ───╯
         "#]],
+    );
+}
+
+#[test]
+fn reasons_longer_than_the_host_carries_are_refused() {
+    build(
+        &format!(
+            "fn f() by alice {{ require n > 0, \"{}\"; }}",
+            "x".repeat(257)
+        ),
+        expect![[r#"
+        [E0310] Error: this reason is 257 bytes; the host carries at most 256
+           ╭─[ t.sotto:9:34 ]
+           │
+         9 │ fn f() by alice { require n > 0, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; }
+           │                                  ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┬─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────  
+           │                                                                                                                                                                   ╰─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────── too long
+           │ 
+           │ Help: shorten it: the counterparty sees it in every refusal
+        ───╯
+    "#]],
+    );
+    build(
+        &format!(
+            "fn f() by alice {{ require n > 0, \"{}\"; }}",
+            "x".repeat(256)
+        ),
+        expect![[r#"
+        ok
+    "#]],
     );
 }
 

@@ -126,6 +126,9 @@ enum Local {
     Private(Secret, ValueType),
 }
 
+/// Longest abort reason the host accepts (docs/abi.md, `abort`).
+pub(super) const MAX_REASON_BYTES: usize = 256;
+
 /// Longest public-input or variable name emitted.
 const NAME_CHARS: usize = 64;
 
@@ -453,7 +456,23 @@ impl Gen<'_, '_> {
                 self.conditional -= 1;
                 self.emit(I::End);
             }
-            StmtKind::Require { cond, reason } => self.require(s, cond, &reason.0),
+            StmtKind::Require { cond, reason } => {
+                if reason.0.len() > MAX_REASON_BYTES {
+                    self.diag(
+                        Diagnostic::error(
+                            "E0310",
+                            format!(
+                                "this reason is {} bytes; the host carries at most {MAX_REASON_BYTES}",
+                                reason.0.len()
+                            ),
+                            reason.1.clone(),
+                            "too long",
+                        )
+                        .with_hint("shorten it: the counterparty sees it in every refusal"),
+                    );
+                }
+                self.require(s, cond, &reason.0);
+            }
             StmtKind::Transfer { amount, from, to } => {
                 self.emit(I::I32Const(
                     party_index(self.ctx.contract, &from.name) as i32
