@@ -17,6 +17,8 @@ pub mod diagnostic;
 pub mod fuzzing;
 pub mod generate;
 pub mod interp;
+pub mod json;
+pub mod scenario;
 pub mod semantics;
 pub mod syntax;
 
