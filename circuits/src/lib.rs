@@ -67,7 +67,7 @@ pub use program::{
 };
 pub use proof::{
     BatchItem, PROOF_FORMAT_VERSION, Proof, batch_verify, batch_verify_with_rng,
-    prove, prove_with_rng, verify, verify_with_rng,
+    estimated_proof_size, prove, prove_with_rng, verify, verify_with_rng,
 };
 
 /// Re-exported so callers need not depend on curve25519-dalek for blindings.

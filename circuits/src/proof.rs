@@ -20,7 +20,7 @@ use crate::codec::{Reader, Writer};
 use crate::commitment::{Commitment, Opening};
 use crate::context::{ProofContext, bound_transcript, program_bytes};
 use crate::errors::{BatchError, DecodeError, ProveError, VerifyError};
-use crate::lower::{Plan, eval_blinding, eval_value, vartime_derived_commitment};
+use crate::lower::{Plan, SigmaStatement, eval_blinding, eval_value, vartime_derived_commitment};
 use crate::msm::{Accumulator, bulletproof_gens, pedersen_gens};
 use crate::program::{MAX_ITEMS, MAX_SET, Program};
 use crate::range_batch::{RangeProofParts, vartime_add_range_check};
@@ -626,6 +626,40 @@ impl Proof {
     }
 }
 
+/// The exact size in bytes of [`Proof::encode`] for any proof of `program`,
+/// known before proving: the proof's shape depends only on the program.
+///
+/// The layout (see [`Proof::encode`]): version and range flag (2 bytes);
+/// with range entries, a `u16` word count and the aggregated range proof of
+/// `9 + 2·log2(n·m)` 32-byte words, `n` the program's range width in bits and
+/// `m` its range entries (after lowering) rounded up to a power of two; a
+/// `u16` Σ-proof count; then per Σ-proof a tag byte and 64 bytes for a zero
+/// proof, 160 for a product, and `2 + 96·k − 32` for a one-of over `k`
+/// values.
+pub fn estimated_proof_size(program: &Program) -> usize {
+    let plan = Plan::new(program);
+    let range = match plan.width {
+        None => 0,
+        Some(width) => {
+            let bits = usize::from(width.bits()) * plan.padded_entries();
+            // `bits` is a power of two: both factors are.
+            2 + 32 * (9 + 2 * bits.trailing_zeros() as usize)
+        }
+    };
+    let sigmas: usize = plan
+        .sigmas
+        .iter()
+        .map(|(_, st)| {
+            1 + match st {
+                SigmaStatement::Zero(_) => 64,
+                SigmaStatement::Product { .. } => 160,
+                SigmaStatement::OneOf { set, .. } => 2 + set.len() * 96 - 32,
+            }
+        })
+        .sum();
+    2 + range + 2 + sigmas
+}
+
 /// Maps a range-proof parse failure to the decode error that names it.
 fn range_decode_error(e: crate::range_batch::RangeReplayError) -> DecodeError {
     use crate::range_batch::RangeReplayError as E;
@@ -640,5 +674,50 @@ fn range_decode_error(e: crate::range_batch::RangeReplayError) -> DecodeError {
         _ => DecodeError::MalformedRangeProof {
             reason: "identity or otherwise unusable element",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+    use rand::rngs::StdRng;
+
+    use super::*;
+    use crate::program::RangeBits;
+    use crate::samples::{self, Sample};
+
+    #[test]
+    fn the_estimate_is_the_encoded_size_for_every_sample() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut all: Vec<Sample> = vec![
+            samples::comparison(&mut rng),
+            samples::product(&mut rng),
+            samples::transition(&mut rng),
+            samples::every_kind(&mut rng),
+        ];
+        // Every width, and entry counts on both sides of a power of two.
+        for bits in [
+            RangeBits::B8,
+            RangeBits::B16,
+            RangeBits::B32,
+            RangeBits::B64,
+        ] {
+            for m in [1, 2, 3, 4, 5] {
+                all.push(samples::ranges(m, bits, &mut rng));
+            }
+        }
+        let context = ProofContext {
+            contract_id: [1; 32],
+            channel_id: [2; 32],
+            version: 3,
+            function: "estimate".into(),
+        };
+        for s in &all {
+            let proof = prove_with_rng(&s.program, &s.witness, &s.publics, &context, &mut rng)
+                .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+            let encoded = proof.encode().len();
+            assert_eq!(estimated_proof_size(&s.program), encoded, "{}", s.name);
+            assert_eq!(proof.size(), encoded, "{}", s.name);
+        }
     }
 }

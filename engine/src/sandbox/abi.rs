@@ -3,9 +3,16 @@
 //! [`ModuleAbi`] is what the sandbox needs to know about a contract to run
 //! it: how many parties, the fields (type, visibility), the functions (public
 //! argument types, number of constraint-program public inputs) and the
-//! per-contract budgets. The compiler's `sotto.abi` custom section will carry
-//! this; until its format lands, the caller builds a `ModuleAbi` by hand and
-//! the artifact decoder will later build it from the section.
+//! per-contract budgets. It is a projection of the compiler's
+//! [`sotto_contracts::abi::Abi`] (the `sotto.abi` custom section) and the
+//! artifact's constraint programs: [`ModuleAbi::from_contract`] builds it,
+//! and [`Sandbox::load_artifact`](super::Sandbox::load_artifact) loads an
+//! [`Artifact`](sotto_contracts::Artifact) with it. Tests and benchmarks may
+//! still build one by hand.
+//!
+//! The value types ([`Value`], [`ValueType`]) and [`Budgets`] are the
+//! contract crate's, re-exported: the compiler, the reference interpreter and
+//! the sandbox share one definition.
 //!
 //! # Canonical state encoding (version 1)
 //!
@@ -26,48 +33,16 @@
 //! **Invariant:** `decode_state(abi, &encode_state(abi, v)?) == Ok(v)` for
 //! every well-typed `v`, and `encode_state` is injective.
 
+use sotto_circuits::Program;
+use sotto_contracts::abi::Abi;
 use thiserror::Error;
+
+pub use sotto_contracts::abi::{Budgets, Value, ValueType};
+
+use super::error::LoadError;
 
 /// Version byte that opens every [`encode_state`] output.
 pub const STATE_ENCODING_VERSION: u8 = 1;
-
-/// The type of a field, argument or value as the ABI declares it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ValueType {
-    /// An unsigned 64-bit integer; crosses the boundary as its `i64` bit pattern.
-    U64,
-    /// A boolean; crosses the boundary as `0` or `1`, nothing else.
-    Bool,
-    /// 32 opaque bytes; crosses the boundary through guest memory.
-    Bytes32,
-    /// A party, as its index in the ABI's party list.
-    Party,
-}
-
-/// A typed value of a field or argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Value {
-    /// A `u64` value.
-    U64(u64),
-    /// A `bool` value.
-    Bool(bool),
-    /// A `bytes32` value.
-    Bytes32([u8; 32]),
-    /// A party index; must be below [`ModuleAbi::parties`].
-    Party(u32),
-}
-
-impl Value {
-    /// The type of this value.
-    pub fn value_type(&self) -> ValueType {
-        match self {
-            Value::U64(_) => ValueType::U64,
-            Value::Bool(_) => ValueType::Bool,
-            Value::Bytes32(_) => ValueType::Bytes32,
-            Value::Party(_) => ValueType::Party,
-        }
-    }
-}
 
 /// One field of the contract's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,16 +69,6 @@ pub struct FunctionAbi {
     pub public_inputs: u32,
 }
 
-/// Per-contract budgets: what one call may consume.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budgets {
-    /// Fuel for one call (roughly one unit per WASM instruction, plus the
-    /// host-call costs in [`crate::sandbox::fuel`]).
-    pub fuel_per_call: u64,
-    /// Maximum linear-memory size, in 64 KiB WASM pages.
-    pub memory_pages: u32,
-}
-
 /// What the sandbox knows about a contract: parties, fields, functions and
 /// budgets. Indices in host calls refer to these lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +90,71 @@ impl ModuleAbi {
             .iter()
             .enumerate()
             .find(|(_, f)| f.name == name)
+    }
+
+    /// The sandbox's view of a contract whose ABI is `abi` and whose
+    /// constraint programs are `programs` (the `sotto.abi` and
+    /// `sotto.programs` sections): one party count; per field its type and
+    /// whether it is private (has an owner); per function its public
+    /// argument types ([`Function::public_arg_types`]: the public
+    /// parameters, then one per reveal) and the public-input count of its
+    /// program (0 without a circuit); the budgets.
+    ///
+    /// Fails with [`LoadError::InvalidAbi`] if a circuit names a program
+    /// that `programs` lacks, or if a count does not fit a `u32`. An
+    /// [`Artifact`](sotto_contracts::Artifact) has already been checked for
+    /// both, so for its ABI and programs this cannot fail.
+    ///
+    /// [`Function::public_arg_types`]: sotto_contracts::abi::Function::public_arg_types
+    pub fn from_contract(abi: &Abi, programs: &[Program]) -> Result<Self, LoadError> {
+        let invalid = |reason: String| LoadError::InvalidAbi { reason };
+        let parties = u32::try_from(abi.parties.len())
+            .map_err(|_| invalid(format!("{} parties", abi.parties.len())))?;
+        let fields = abi
+            .fields
+            .iter()
+            .map(|f| FieldAbi {
+                ty: f.ty,
+                private: f.owner.is_some(),
+            })
+            .collect();
+        let functions = abi
+            .functions
+            .iter()
+            .map(|f| {
+                let public_inputs = match &f.circuit {
+                    None => 0,
+                    Some(c) => {
+                        let program = usize::try_from(c.program)
+                            .ok()
+                            .and_then(|i| programs.get(i))
+                            .ok_or_else(|| {
+                                invalid(format!(
+                                    "function `{}` names program {}, but there are {}",
+                                    f.name,
+                                    c.program,
+                                    programs.len()
+                                ))
+                            })?;
+                        let count = program.publics().len();
+                        u32::try_from(count).map_err(|_| {
+                            invalid(format!("function `{}` has {count} public inputs", f.name))
+                        })?
+                    }
+                };
+                Ok(FunctionAbi {
+                    name: f.name.clone(),
+                    args: f.public_arg_types().collect(),
+                    public_inputs,
+                })
+            })
+            .collect::<Result<_, LoadError>>()?;
+        Ok(ModuleAbi {
+            parties,
+            fields,
+            functions,
+            budgets: abi.budgets,
+        })
     }
 
     /// Types of the public fields, in ABI order: the layout of a state.

@@ -7,7 +7,8 @@
 //! call in a fresh instance with the host imports of ABI v1 (`host.rs`).
 //! [`Sandbox::load_cached`] keeps the compiled code in a [`ModuleCache`] on
 //! disk across restarts (`cache.rs`, with its threat model); it skips
-//! compilation, never a check.
+//! compilation, never a check. [`Sandbox::load_artifact`] loads a built
+//! contract ([`Artifact`]) with the ABI its custom sections carry.
 //!
 //! ## The wasmtime configuration, setting by setting
 //!
@@ -102,6 +103,7 @@ pub mod fuel {
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
+use sotto_contracts::Artifact;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, Store, Trap,
@@ -330,6 +332,27 @@ impl Sandbox {
         let facts = self.validate(bytes, abi)?;
         let module = Module::from_binary(&self.engine, bytes).map_err(compile_error)?;
         self.link(&module, Sha256::digest(bytes).into(), abi, &facts)
+    }
+
+    /// Checks, compiles and links a built contract: its module bytes, with
+    /// the [`ModuleAbi`] its `sotto.abi` and `sotto.programs` sections
+    /// describe ([`ModuleAbi::from_contract`]). The artifact's sections were
+    /// checked against each other when it was read; this checks the code
+    /// against them (every ABI function has its `call.NAME` export, nothing
+    /// else is exported, and so on) exactly as [`Sandbox::load`] does.
+    pub fn load_artifact(&self, artifact: &Artifact) -> Result<LoadedModule, LoadError> {
+        let abi = ModuleAbi::from_contract(artifact.abi(), artifact.programs())?;
+        self.load(artifact.bytes(), &abi)
+    }
+
+    /// [`Sandbox::load_artifact`] through `cache`, as [`Sandbox::load_cached`].
+    pub fn load_artifact_cached(
+        &self,
+        artifact: &Artifact,
+        cache: &ModuleCache,
+    ) -> Result<(LoadedModule, CacheOutcome), LoadError> {
+        let abi = ModuleAbi::from_contract(artifact.abi(), artifact.programs())?;
+        self.load_cached(artifact.bytes(), &abi, cache)
     }
 
     /// Every load-time check, on the module's own bytes. Shared by
