@@ -1,10 +1,16 @@
 //! `sotto`: the command line of the sotto off-chain smart-contract engine.
 //!
-//! Today it authors contracts (`sotto new`, `sotto check`) and runs
-//! benchmarks (`sotto bench proofs`); every subcommand lives in
-//! its own module and returns an error instead of exiting, so `main` is the
-//! one place that turns failures into a one-line message and an exit code.
+//! Today it authors contracts (`sotto new`, `sotto check`), builds them and
+//! looks at and runs what it built (`sotto build`, `sotto inspect`, `sotto
+//! exec`), and runs benchmarks (`sotto bench proofs`); every subcommand lives
+//! in its own module and returns an error instead of exiting, so `main` is
+//! the one place that turns failures into a one-line message and an exit
+//! code: 2 for a mistake in the command line itself (clap's own errors, and
+//! a [`Usage`] error such as an unknown function or a malformed `--args`),
+//! 1 for everything else (a file that cannot be read or is not what it
+//! should be, a contract with errors, a call that fails).
 
+mod artifact;
 mod author;
 mod bench;
 
@@ -24,17 +30,47 @@ struct Cli {
 enum Command {
     /// Measure an area of sotto and print the figures.
     Bench(bench::BenchArgs),
+    /// Compile a contract to its artifact (a WASM module).
+    Build(artifact::build::BuildArgs),
     /// Report a contract's diagnostics; fails if any file has errors.
     Check(author::CheckArgs),
+    /// Run one function of a built contract on a given state, locally.
+    Exec(artifact::exec::ExecArgs),
+    /// Show what a built contract holds: ABI, constraints, proof sizes.
+    Inspect(artifact::inspect::InspectArgs),
     /// Write a new contract to start from.
     New(author::NewArgs),
 }
+
+/// A mistake in the command line's own arguments (not in a file it names):
+/// exits with code 2, as clap does for the mistakes it catches itself.
+#[derive(Debug)]
+pub(crate) struct Usage(pub(crate) String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A [`Usage`] error with a formatted message, as an [`anyhow::Error`].
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        anyhow::Error::new($crate::Usage(format!($($arg)*)))
+    };
+}
+pub(crate) use usage;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Build(args) => artifact::build::run(args),
         Command::Check(args) => author::run_check(args),
+        Command::Exec(args) => artifact::exec::run(args),
+        Command::Inspect(args) => artifact::inspect::run(args),
         Command::New(args) => author::run_new(args),
     };
     match result {
@@ -42,7 +78,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // `{:#}` puts the whole cause chain on one line, without a backtrace.
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.is::<Usage>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
