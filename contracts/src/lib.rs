@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod interp;
 pub mod json;
+pub mod library;
 pub mod scenario;
 pub mod semantics;
 pub mod syntax;

@@ -5,21 +5,28 @@
 use expect_test::{Expect, expect};
 use sotto_contracts::{Artifact, compile, render};
 
+/// The library, with a check that it is the whole of contracts/examples.
 fn library() -> Vec<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-    let mut out: Vec<_> = std::fs::read_dir(dir)
+    let on_disk = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sotto"))
-        .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sotto")
         })
-        .collect();
-    out.sort();
-    out
+        .count();
+    assert_eq!(
+        on_disk,
+        sotto_contracts::library::LIBRARY.len(),
+        "LIBRARY lists every example"
+    );
+    sotto_contracts::library::LIBRARY
+        .iter()
+        .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+        .collect()
 }
 
 #[test]

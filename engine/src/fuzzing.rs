@@ -274,33 +274,13 @@ pub fn payment_module() -> Vec<u8> {
     module.finish()
 }
 
-/// The imports of docs/abi.md with their signatures, in its order. The
-/// sandbox keeps its own table private; a copy that drifted from it would
-/// make the loader refuse conforming modules, which the fuzz oracle reports,
-/// and `engine/tests/fuzz_body.rs` checks the names against
-/// [`import_names`](crate::sandbox::import_names).
-pub const SOTTO_IMPORTS: [(&str, &[ValType], &[ValType]); 17] = {
-    use ValType::{I32, I64};
-    [
-        ("field_get", &[I32], &[I64]),
-        ("field_set", &[I32, I64], &[]),
-        ("field_get_bytes", &[I32, I32], &[]),
-        ("field_set_bytes", &[I32, I32], &[]),
-        ("arg_get", &[I32], &[I64]),
-        ("arg_get_bytes", &[I32, I32], &[]),
-        ("balance", &[I32], &[I64]),
-        ("transfer", &[I32, I32, I64], &[]),
-        ("now", &[], &[I64]),
-        ("hash", &[I32, I32, I32, I32], &[]),
-        ("await_party", &[I32], &[]),
-        ("silent_transfer", &[I32, I32, I64], &[]),
-        ("finish", &[], &[]),
-        ("abort", &[I32, I32], &[]),
-        ("public_input", &[I32, I64], &[]),
-        ("private_get", &[I32], &[I64]),
-        ("private_set", &[I32, I64], &[]),
-    ]
-};
+/// The imports of docs/abi.md with their signatures, in its order: the
+/// table the compiler emits from. The sandbox keeps its own (wasmtime-typed)
+/// table; `engine/tests/fuzz_body.rs` checks the names against
+/// [`import_names`](crate::sandbox::import_names), and a drift in signatures
+/// would make the loader refuse conforming modules, which the fuzz oracle
+/// reports.
+pub use sotto_contracts::compile::host::IMPORTS as SOTTO_IMPORTS;
 
 /// A module that imports every function of [`SOTTO_IMPORTS`] and defines
 /// nothing: wasm-smith's `available_imports`.

@@ -2,47 +2,30 @@
 //! reference interpreter (`sotto_contracts::interp`), on the contract
 //! library and on generated well-typed contracts, over random inputs.
 //!
-//! For each call the owner's path is run as a node would run it: the
-//! witness part (if the function has a circuit), then the public part with
-//! the reveal arguments the witness part produced. Then:
-//!
-//! - the witness part agrees with the interpreter on everything: success or
-//!   the same abort reason or overdraw, new public and private field values,
-//!   both allocations, the awaited party, the final flag; and on success the
-//!   constraint program holds for the values and public inputs it produced;
-//! - the public part agrees with the interpreter whenever the interpreter
-//!   did not fail on a private condition (which the public part cannot
-//!   see) and the witness part, if any, succeeded (it supplies the reveals),
-//!   and sets the same public inputs as the witness part.
+//! Each call runs as its caller's node runs it (`Sandbox::call_as_owner`:
+//! the witness part if the function has a circuit, then the public part
+//! with the reveals the witness part produced), and must agree with the
+//! interpreter on everything: success or the same abort reason or overdraw,
+//! every new field value (the caller's private ones included), both
+//! allocations, the awaited party, the final flag, the values revealed; and
+//! on success the constraint program holds for the witness part's values
+//! and public inputs. Where the interpreter refused a private requirement,
+//! the program must *not* hold for the honest values (the soundness
+//! direction, which completeness alone would miss).
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _, SeedableRng as _};
 use sha2::Digest as _;
 use sotto_contracts::abi::{Abi, Function, Value, ValueType, VarRole};
+use sotto_contracts::compile;
 use sotto_contracts::interp::{self, Failure};
 use sotto_contracts::syntax::ast::Contract;
-use sotto_contracts::{Artifact, compile};
+use sotto_engine::sandbox::owner::public_values;
 use sotto_engine::sandbox::{
-    CallError, CallInput, CallOutput, LoadedModule, Mode, Sandbox, SandboxConfig,
+    CallError, CallInput, CallOutput, LoadedModule, Mode, OwnerInput, Sandbox, SandboxConfig,
 };
 
-fn library() -> Vec<(String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/examples");
-    let mut out: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sotto"))
-        .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 /// Values drawn from small pools, so that equalities, hash locks and
 /// balances hold often enough to reach the success paths.
@@ -103,27 +86,15 @@ impl Draw {
     }
 }
 
-/// What the owner's node gets from the module.
-struct Compiled {
-    witness: Option<Result<CallOutput, CallError>>,
-    public: Result<CallOutput, CallError>,
-}
-
-fn run_compiled(
+/// The public part alone, with the reveal arguments at 0: what the soundness
+/// probe needs when the witness part refused the call.
+fn public_part_alone(
     sandbox: &Sandbox,
     module: &LoadedModule,
-    artifact: &Artifact,
+    abi: &Abi,
     f: &Function,
     input: &interp::Input,
-) -> Compiled {
-    let abi = artifact.abi();
-    let public_fields: Vec<Value> = abi
-        .fields
-        .iter()
-        .zip(&input.fields)
-        .filter(|(x, _)| x.owner.is_none())
-        .map(|(_, v)| *v)
-        .collect();
+) -> Result<CallOutput, CallError> {
     let mut args: Vec<Value> = f
         .params
         .iter()
@@ -131,46 +102,18 @@ fn run_compiled(
         .filter(|(p, _)| !p.private)
         .map(|(_, v)| *v)
         .collect();
-    let public_params = args.len();
     args.extend(f.reveals.iter().map(|r| r.ty.zero()));
-    let call = |args: Vec<Value>, mode: Mode| {
-        sandbox.call(
-            module,
-            &f.name,
-            CallInput {
-                fields: public_fields.clone(),
-                args,
-                allocation: input.allocation.clone(),
-                now: input.now,
-                mode,
-            },
-        )
-    };
-    let witness = f.circuit.as_ref().map(|c| {
-        let private = c
-            .vars
-            .iter()
-            .map(|role| match *role {
-                VarRole::Param(i) => input.args[usize::from(i)].as_word().unwrap(),
-                VarRole::Field(i) => input.fields[i as usize].as_word().unwrap(),
-                VarRole::NewField(_) | VarRole::Derived => 0,
-            })
-            .collect();
-        call(args.clone(), Mode::Witness { private })
-    });
-    if let Some(Ok(w)) = &witness {
-        for (i, r) in f.reveals.iter().enumerate() {
-            let v = w.public_inputs[usize::from(r.public_input)];
-            args[public_params + i] = match r.ty {
-                ValueType::Bool => Value::Bool(v == 1),
-                _ => Value::U64(v),
-            };
-        }
-    }
-    Compiled {
-        witness,
-        public: call(args, Mode::Public),
-    }
+    sandbox.call(
+        module,
+        &f.name,
+        CallInput {
+            fields: public_values(abi, &input.fields),
+            args,
+            allocation: input.allocation.clone(),
+            now: input.now,
+            mode: Mode::Public,
+        },
+    )
 }
 
 /// Asserts that a module failure is the interpreter's failure.
@@ -240,43 +183,48 @@ fn differential(name: &str, src: &str, sandbox: &Sandbox, seed: u64, calls: usiz
             let input = draw.input(abi, f);
             let what = format!("{name}.{} call {i} on {input:?}\n{src}", f.name);
             let expected = interp::run(&tree, src, &f.name, &input);
-            let got = run_compiled(sandbox, &module, &artifact, f, &input);
-            if let Some(w) = &got.witness {
-                match (&expected, w) {
-                    (Ok(e), Ok(w)) => {
-                        same_output(abi, e, w, &format!("witness of {what}"));
-                        let private = w.private.as_ref().unwrap();
-                        let roles = &f.circuit.as_ref().unwrap().vars;
-                        for (role, v) in roles.iter().zip(private) {
-                            if let VarRole::NewField(x) = role {
-                                assert_eq!(
-                                    e.fields[*x as usize].as_word(),
-                                    Some(*v),
-                                    "new private field {x} of {what}"
-                                );
-                            }
-                        }
+            let got = sandbox.call_as_owner(
+                &module,
+                abi,
+                &f.name,
+                &OwnerInput {
+                    fields: input.fields.clone(),
+                    args: input.args.clone(),
+                    allocation: input.allocation.clone(),
+                    now: input.now,
+                },
+            );
+            match (&expected, &got) {
+                (Ok(e), Ok(o)) => {
+                    same_output(abi, e, &o.public, &what);
+                    assert_eq!(
+                        e.fields, o.fields,
+                        "{what}: every field, private ones included"
+                    );
+                    assert_eq!(e.reveals, o.reveals, "{what}: reveals");
+                    if let Some(w) = &o.witness {
                         let program = artifact.program(f).unwrap();
                         assert_eq!(
-                            program.check(private, &w.public_inputs),
+                            program.check(w.private.as_ref().unwrap(), &w.public_inputs),
                             Ok(()),
                             "the program does not hold for {what}"
                         );
                     }
-                    (Err(e), Err(w)) => same_failure(e, w, &format!("witness of {what}")),
-                    (e, w) => panic!("witness of {what}: interpreter {e:?}, module {w:?}"),
                 }
+                (Err(e), Err(o)) => match o.call_error() {
+                    Some(error) => same_failure(e, error, &what),
+                    None => panic!("{what}: interpreter {e:?}, owner {o:?}"),
+                },
+                (e, o) => panic!("{what}: interpreter {e:?}, owner {o:?}"),
             }
             // Soundness direction: where the interpreter refused a private
             // requirement, the program must not hold for the honest values.
-            if let (
-                Err(Failure::Abort {
-                    private: true,
-                    reason,
-                }),
-                Ok(p),
-            ) = (&expected, &got.public)
+            if let Err(Failure::Abort {
+                private: true,
+                reason,
+            }) = &expected
                 && !is_fault(reason)
+                && let Ok(p) = public_part_alone(sandbox, &module, abi, f, &input)
                 && let Some(values) =
                     solve(artifact.program(f).unwrap(), f, &input, &p.public_inputs)
             {
@@ -288,22 +236,6 @@ fn differential(name: &str, src: &str, sandbox: &Sandbox, seed: u64, calls: usiz
                         .is_err(),
                     "{what}: the program holds although `{reason}` failed"
                 );
-            }
-            // The public part runs on the reveals the witness part produced:
-            // when that failed, a node never gets that far.
-            let private_failure = matches!(&expected, Err(Failure::Abort { private: true, .. }));
-            let witness_failed = matches!(&got.witness, Some(Err(_)));
-            if !private_failure && !witness_failed {
-                match (&expected, &got.public) {
-                    (Ok(e), Ok(p)) => {
-                        same_output(abi, e, p, &format!("public part of {what}"));
-                        if let Some(Ok(w)) = &got.witness {
-                            assert_eq!(p.public_inputs, w.public_inputs, "{what}: public inputs");
-                        }
-                    }
-                    (Err(e), Err(p)) => same_failure(e, p, &format!("public part of {what}")),
-                    (e, p) => panic!("public part of {what}: interpreter {e:?}, module {p:?}"),
-                }
             }
             succeeded += usize::from(expected.is_ok());
         }
@@ -388,8 +320,8 @@ fn solve(
 #[test]
 fn the_library_agrees_with_the_interpreter() {
     let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
-    for (k, (name, src)) in library().into_iter().enumerate() {
-        let ok = differential(&name, &src, &sandbox, 0xd1ff + k as u64, 400);
+    for (k, (name, src)) in sotto_contracts::library::LIBRARY.iter().enumerate() {
+        let ok = differential(name, src, &sandbox, 0xd1ff + k as u64, 400);
         // Random inputs reach the success paths, not only the aborts.
         assert!(ok > 0, "{name}: no call succeeded");
     }

@@ -1,6 +1,6 @@
 //! Every library scenario (`contracts/examples/*.toml`) played in-process:
 //! each call through the compiled module in the sandbox, as its caller's
-//! node runs it (witness part, then public part), and through the reference
+//! node runs it (`Sandbox::call_as_owner`), and through the reference
 //! interpreter; each step must do what the scenario says, and the agreement
 //! must end as it says. The networked player is `sotto run` (the main job);
 //! this test holds the scenarios and the contracts to each other meanwhile.
@@ -8,11 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sotto_contracts::abi::{Abi, Value, ValueType, VarRole};
+use sotto_contracts::abi::{Abi, Value};
+use sotto_contracts::compile;
 use sotto_contracts::interp;
 use sotto_contracts::scenario::{Expectation, ResolvedStep, Scenario};
-use sotto_contracts::{Artifact, compile};
-use sotto_engine::sandbox::{CallError, CallInput, CallOutput, Mode, Sandbox, SandboxConfig};
+use sotto_engine::sandbox::{CallError, OwnerInput, Sandbox, SandboxConfig};
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/examples");
@@ -33,82 +33,6 @@ struct State {
     signed: Vec<u64>,
     finished: bool,
     now: u64,
-}
-
-/// The caller's node runs `function`: witness part, then public part with
-/// the reveals. Returns the public part's output and the new private values.
-fn call(
-    sandbox: &Sandbox,
-    module: &sotto_engine::sandbox::LoadedModule,
-    artifact: &Artifact,
-    function: usize,
-    args: &[Value],
-    state: &State,
-) -> Result<(CallOutput, Vec<(usize, Value)>), CallError> {
-    let abi = artifact.abi();
-    let f = &abi.functions[function];
-    let public_fields: Vec<Value> = abi
-        .fields
-        .iter()
-        .zip(&state.fields)
-        .filter(|(x, _)| x.owner.is_none())
-        .map(|(_, v)| *v)
-        .collect();
-    let mut public_args: Vec<Value> = f
-        .params
-        .iter()
-        .zip(args)
-        .filter(|(p, _)| !p.private)
-        .map(|(_, v)| *v)
-        .collect();
-    let first_reveal = public_args.len();
-    public_args.extend(f.reveals.iter().map(|r| r.ty.zero()));
-    let input = |args: Vec<Value>, mode: Mode| CallInput {
-        fields: public_fields.clone(),
-        args,
-        allocation: state.live.clone(),
-        now: state.now,
-        mode,
-    };
-    let mut private = Vec::new();
-    if let Some(c) = &f.circuit {
-        let vars = c
-            .vars
-            .iter()
-            .map(|role| match *role {
-                VarRole::Param(i) => args[usize::from(i)].as_word().unwrap(),
-                VarRole::Field(i) => state.fields[i as usize].as_word().unwrap(),
-                _ => 0,
-            })
-            .collect();
-        let w = sandbox.call(
-            module,
-            &f.name,
-            input(public_args.clone(), Mode::Witness { private: vars }),
-        )?;
-        for (k, r) in f.reveals.iter().enumerate() {
-            let v = w.public_inputs[usize::from(r.public_input)];
-            public_args[first_reveal + k] = if r.ty == ValueType::Bool {
-                Value::Bool(v == 1)
-            } else {
-                Value::U64(v)
-            };
-        }
-        let values = w.private.unwrap();
-        for (role, v) in c.vars.iter().zip(values) {
-            if let VarRole::NewField(x) = *role {
-                let ty = abi.fields[x as usize].ty;
-                let value = if ty == ValueType::Bool {
-                    Value::Bool(v == 1)
-                } else {
-                    Value::U64(v)
-                };
-                private.push((x as usize, value));
-            }
-        }
-    }
-    let out = sandbox.call(module, &f.name, input(public_args, Mode::Public))?;
-    Ok((out, private))
 }
 
 fn play(path: &Path, sandbox: &Sandbox) {
@@ -155,26 +79,33 @@ fn play(path: &Path, sandbox: &Sandbox) {
                         now: state.now,
                     },
                 );
-                let got = call(sandbox, &module, &artifact, *function, args, &state);
+                let got = sandbox
+                    .call_as_owner(
+                        &module,
+                        abi,
+                        name,
+                        &OwnerInput {
+                            fields: state.fields.clone(),
+                            args: args.clone(),
+                            allocation: state.live.clone(),
+                            now: state.now,
+                        },
+                    )
+                    .map_err(|e| match e.call_error() {
+                        Some(error) => error.clone(),
+                        None => panic!("{at}: {e}"),
+                    });
                 match (expect, got) {
-                    (Expectation::Success, Ok((out, private))) => {
+                    (Expectation::Success, Ok(out)) => {
                         let reference = reference.unwrap_or_else(|e| {
                             panic!("{at}: the interpreter refuses `{name}`: {e}")
                         });
-                        let mut public = out.fields.into_iter();
-                        for (i, f) in abi.fields.iter().enumerate() {
-                            if f.owner.is_none() {
-                                state.fields[i] = public.next().unwrap();
-                            }
-                        }
-                        for (i, v) in private {
-                            state.fields[i] = v;
-                        }
+                        state.fields = out.fields;
                         assert_eq!(state.fields, reference.fields, "{at}: fields");
-                        assert_eq!(out.live, reference.live, "{at}: allocation");
-                        state.live = out.live;
-                        state.signed = out.signed;
-                        state.finished = out.finished;
+                        assert_eq!(out.public.live, reference.live, "{at}: allocation");
+                        state.live = out.public.live;
+                        state.signed = out.public.signed;
+                        state.finished = out.public.finished;
                     }
                     (Expectation::Abort(reason), Err(CallError::Aborted { reason: r })) => {
                         assert_eq!(reason, &r, "{at}: abort reason");

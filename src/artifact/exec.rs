@@ -6,17 +6,12 @@
 //! (both keys optional; a field not given starts at its ABI initial value,
 //! a party not given has 0), then `--allocation` overrides amounts party by
 //! party. `--args` gives every parameter, public or private, by name. Values
-//! are JSON as [`super::values`] describes.
+//! are JSON as [`sotto_contracts::json`] describes.
 //!
 //! A function with a circuit runs in two parts, as its caller would run it
-//! in a channel update:
-//!
-//! 1. the witness part `witness.NAME`, over the circuit's variables: the
-//!    inputs ([`VarRole::Param`], [`VarRole::Field`]) from the arguments and
-//!    the state, the outputs 0; the arguments that carry reveals are not
-//!    known yet and are 0;
-//! 2. the public part `call.NAME`, with each reveal's argument taken from
-//!    the public input the witness part computed for it.
+//! in a channel update: the witness part, then the public part with the
+//! values it revealed ([`Sandbox::call_as_owner`], which this command is a
+//! front end of).
 //!
 //! Only the caller may call, and the caller owns every private value the
 //! function reads or writes; that is the only reason this command prints
@@ -29,9 +24,9 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
 use sotto_contracts::Artifact;
-use sotto_contracts::abi::{Abi, Function, VarRole};
+use sotto_contracts::abi::{Abi, Function};
 use sotto_engine::sandbox::{
-    CallError, CallInput, CallOutput, LoadedModule, Mode, Sandbox, SandboxConfig, Value, ValueType,
+    CallError, CallOutput, OwnerError, OwnerInput, Part, Sandbox, SandboxConfig, Value, ValueType,
 };
 
 use crate::usage;
@@ -80,22 +75,6 @@ struct State {
     fields: Vec<Value>,
     /// One amount per party.
     allocation: Vec<u64>,
-}
-
-/// Which part of the function failed.
-#[derive(Debug, Clone, Copy)]
-enum Part {
-    Witness,
-    Public,
-}
-
-impl Part {
-    fn name(self) -> &'static str {
-        match self {
-            Part::Witness => "witness",
-            Part::Public => "public",
-        }
-    }
 }
 
 /// What a successful call produced.
@@ -148,15 +127,34 @@ pub(crate) fn run(args: &ExecArgs) -> Result<()> {
     let module = sandbox
         .load_artifact(&artifact)
         .with_context(|| format!("the sandbox refuses {}", args.artifact.display()))?;
-    let outcome = Call {
-        sandbox: &sandbox,
-        module: &module,
-        abi,
-        function,
-        state: &state,
-        now: args.now,
-    }
-    .run(&values);
+    let outcome = sandbox
+        .call_as_owner(
+            &module,
+            abi,
+            &function.name,
+            &OwnerInput {
+                fields: state.fields.clone(),
+                args: values,
+                allocation: state.allocation.clone(),
+                now: args.now,
+            },
+        )
+        .map(|out| Run {
+            witness_fuel: out.witness.as_ref().map(|w| w.fuel_used),
+            // The caller's private fields: it owns them, so it may see them.
+            private: abi
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.owner == Some(function.caller))
+                .filter_map(|(i, _)| Some((i, *out.fields.get(i)?)))
+                .collect(),
+            public: out.public,
+        })
+        .map_err(|e| match e {
+            OwnerError::Call { part, error } => Failure::Call(part, error),
+            other => Failure::Witness(other.to_string()),
+        });
     match outcome {
         Ok(run) => {
             let report = Report {
@@ -350,169 +348,6 @@ fn parse_args(abi: &Abi, function: &Function, json: &Json) -> Result<Vec<Value>,
             parse(json, p.ty, &abi.parties).map_err(|e| format!("`{}`: {e}", p.name))
         })
         .collect()
-}
-
-/// The values of the public fields, in ABI order: the state the public part sees.
-fn public_values(abi: &Abi, fields: &[Value]) -> Vec<Value> {
-    abi.fields
-        .iter()
-        .zip(fields)
-        .filter(|(f, _)| f.owner.is_none())
-        .map(|(_, v)| *v)
-        .collect()
-}
-
-/// The value of type `ty` that crosses the WASM boundary as `word`, if any.
-fn from_word(word: u64, ty: ValueType, parties: usize) -> Option<Value> {
-    match ty {
-        ValueType::U64 => Some(Value::U64(word)),
-        ValueType::Bool => match word {
-            0 => Some(Value::Bool(false)),
-            1 => Some(Value::Bool(true)),
-            _ => None,
-        },
-        ValueType::Party => u32::try_from(word)
-            .ok()
-            .filter(|p| usize::try_from(*p).is_ok_and(|p| p < parties))
-            .map(Value::Party),
-        ValueType::Bytes32 => None,
-    }
-}
-
-/// One call: what both of its parts share.
-struct Call<'a> {
-    sandbox: &'a Sandbox,
-    module: &'a LoadedModule,
-    abi: &'a Abi,
-    function: &'a Function,
-    state: &'a State,
-    now: u64,
-}
-
-impl Call<'_> {
-    /// Runs one part.
-    fn part(&self, part: Part, args: Vec<Value>, mode: Mode) -> Result<CallOutput, Failure> {
-        let input = CallInput {
-            fields: public_values(self.abi, &self.state.fields),
-            args,
-            allocation: self.state.allocation.clone(),
-            now: self.now,
-            mode,
-        };
-        self.sandbox
-            .call(self.module, &self.function.name, input)
-            .map_err(|e| Failure::Call(part, e))
-    }
-
-    /// Runs the function on `values` (every parameter, in order): the witness
-    /// part first if it has a circuit (see the module docs), then the public
-    /// part.
-    fn run(&self, values: &[Value]) -> Result<Run, Failure> {
-        let (abi, function) = (self.abi, self.function);
-        let public_args: Vec<Value> = function
-            .params
-            .iter()
-            .zip(values)
-            .filter(|(p, _)| !p.private)
-            .map(|(_, v)| *v)
-            .collect();
-        // The caller's private fields, as the state has them.
-        let mut private: Vec<(usize, Value)> = abi
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.owner == Some(function.caller))
-            .filter_map(|(i, _)| Some((i, *self.state.fields.get(i)?)))
-            .collect();
-        let mut reveals = Vec::new();
-        let mut witness_fuel = None;
-        let mut witness_inputs = None;
-        if let Some(circuit) = &function.circuit {
-            // Step 1: the witness part, inputs from the arguments and the state.
-            let word = |v: Option<&Value>| v.and_then(Value::as_word);
-            let inputs: Option<Vec<u64>> = circuit
-                .vars
-                .iter()
-                .map(|role| match *role {
-                    VarRole::Param(i) => word(values.get(usize::from(i))),
-                    VarRole::Field(i) => word(
-                        usize::try_from(i)
-                            .ok()
-                            .and_then(|i| self.state.fields.get(i)),
-                    ),
-                    VarRole::NewField(_) | VarRole::Derived => Some(0),
-                })
-                .collect();
-            let inputs = inputs.ok_or_else(|| {
-                Failure::Witness(
-                    "a circuit variable names a parameter or field that is not a u64 or bool"
-                        .into(),
-                )
-            })?;
-            let mut args = public_args.clone();
-            args.extend(function.reveals.iter().map(|r| r.ty.zero()));
-            let out = self.part(Part::Witness, args, Mode::Witness { private: inputs })?;
-            witness_fuel = Some(out.fuel_used);
-            witness_inputs = Some(out.public_inputs.clone());
-            // Step 2: each reveal's argument from its public input.
-            for r in &function.reveals {
-                let word = out
-                    .public_inputs
-                    .get(usize::from(r.public_input))
-                    .copied()
-                    .unwrap_or(0);
-                let value = from_word(word, r.ty, abi.parties.len()).ok_or_else(|| {
-                    Failure::Witness(format!(
-                        "the witness part reveals `{}` as {word}, which is not a {}",
-                        r.name, r.ty
-                    ))
-                })?;
-                reveals.push(value);
-            }
-            // The new values of the private fields it writes.
-            let written = out.private.unwrap_or_default();
-            for (var, role) in circuit.vars.iter().enumerate() {
-                let VarRole::NewField(field) = *role else {
-                    continue;
-                };
-                let field = usize::try_from(field).unwrap_or(usize::MAX);
-                let (Some(declared), Some(&word)) = (abi.fields.get(field), written.get(var))
-                else {
-                    return Err(Failure::Witness(format!(
-                        "circuit variable {var} names no private field"
-                    )));
-                };
-                let value = from_word(word, declared.ty, abi.parties.len()).ok_or_else(|| {
-                    Failure::Witness(format!(
-                        "the witness part sets field `{}` to {word}, which is not a {}",
-                        declared.name, declared.ty
-                    ))
-                })?;
-                if let Some(slot) = private.iter_mut().find(|(i, _)| *i == field) {
-                    slot.1 = value;
-                }
-            }
-        }
-        // Step 3: the public part, with the revealed values after the public arguments.
-        let mut args = public_args;
-        args.extend(reveals);
-        let public = self.part(Part::Public, args, Mode::Public)?;
-        // The proof is made over the witness part's public inputs and checked
-        // over the public part's (docs/abi.md): they must be the same.
-        if let Some(witness) = &witness_inputs
-            && *witness != public.public_inputs
-        {
-            return Err(Failure::Witness(format!(
-                "the witness part sets public inputs {witness:?}, the public part {:?}: no proof would verify",
-                public.public_inputs
-            )));
-        }
-        Ok(Run {
-            public,
-            witness_fuel,
-            private,
-        })
-    }
 }
 
 /// A call's error in words, naming parties by name.

@@ -223,24 +223,6 @@ fn op_power(op: BinOp) -> u8 {
     }
 }
 
-fn op_text(op: BinOp) -> &'static str {
-    match op {
-        BinOp::Or => "||",
-        BinOp::And => "&&",
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::Add => "+",
-        BinOp::Sub => "-",
-        BinOp::Mul => "*",
-        BinOp::Div => "/",
-        BinOp::Rem => "%",
-    }
-}
-
 /// Writes `expr`, in parentheses if it binds looser than `min`.
 fn write_operand(out: &mut String, expr: &Expr, min: u8) {
     if power(expr) < min {
@@ -275,7 +257,7 @@ fn write_expr(out: &mut String, expr: &Expr) {
             // do not chain, so both sides of one must bind tighter.
             let left_min = if p == 3 { p + 1 } else { p };
             write_operand(out, lhs, left_min);
-            let _ = write!(out, " {} ", op_text(*op));
+            let _ = write!(out, " {} ", crate::semantics::op_symbol(*op));
             write_operand(out, rhs, p + 1);
         }
         ExprKind::Unary(op, operand) => {

@@ -90,6 +90,7 @@ mod cache;
 pub mod error;
 mod host;
 mod load;
+pub mod owner;
 
 /// Fuel charged for host work, on top of wasmtime's per-operator fuel.
 pub mod fuel {
@@ -120,6 +121,7 @@ pub use error::{
 };
 pub use host::{MAX_ABORT_REASON, MAX_TABLE_ELEMENTS};
 pub use load::MAX_MODULE_BYTES;
+pub use owner::{OwnerError, OwnerInput, OwnerOutput, Part};
 
 use host::{HostState, Limits, SilentTransfer};
 
