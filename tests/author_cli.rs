@@ -91,7 +91,10 @@ fn new_scaffolds_a_contract_that_checks() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The scenario comes beside it, naming it.
     let scenario = std::fs::read_to_string(dir.join("my_deal.happy.toml")).unwrap();
-    assert!(scenario.contains("contract = \"my_deal.sotto\""), "{scenario}");
+    assert!(
+        scenario.contains("contract = \"my_deal.sotto\""),
+        "{scenario}"
+    );
     // A second `new` refuses to overwrite.
     let out = sotto(&["new", "my_deal", "--dir", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
