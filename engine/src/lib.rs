@@ -3,10 +3,12 @@
 //! The participant: the WASM sandbox that re-executes contract steps, signed
 //! states, the update protocol as a pure state machine, the SQLite store,
 //! the Noise transport, the anchor-chain backends and the node. Built so
-//! far: [`sandbox`], and [`fuzzing`], the bodies of its fuzz targets. The
+//! far: [`sandbox`]; [`play`], which plays a scenario in one process over
+//! it; and [`fuzzing`], the bodies of its fuzz targets. The
 //! crate depends on `sotto-contracts` and `sotto-circuits`, never the other
 //! way.
 #![deny(missing_docs)]
 
 pub mod fuzzing;
+pub mod play;
 pub mod sandbox;

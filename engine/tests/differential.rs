@@ -26,7 +26,6 @@ use sotto_engine::sandbox::{
     CallError, CallInput, CallOutput, LoadedModule, Mode, OwnerInput, Sandbox, SandboxConfig,
 };
 
-
 /// Values drawn from small pools, so that equalities, hash locks and
 /// balances hold often enough to reach the success paths.
 struct Draw {

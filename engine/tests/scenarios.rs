@@ -1,18 +1,18 @@
 //! Every library scenario (`contracts/examples/*.toml`) played in-process:
 //! each call through the compiled module in the sandbox, as its caller's
-//! node runs it (`Sandbox::call_as_owner`), and through the reference
-//! interpreter; each step must do what the scenario says, and the agreement
-//! must end as it says. The networked player is `sotto run` (the main job);
+//! node runs it (`sotto_engine::play`), then each call again through the
+//! reference interpreter; each step must do what the scenario says, and the
+//! agreement must end as it says. The networked player is `sotto run` (the main job);
 //! this test holds the scenarios and the contracts to each other meanwhile.
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 use std::path::{Path, PathBuf};
 
-use sotto_contracts::abi::{Abi, Value};
+use sotto_contracts::abi::Abi;
 use sotto_contracts::compile;
 use sotto_contracts::interp;
-use sotto_contracts::scenario::{Expectation, ResolvedStep, Scenario};
-use sotto_engine::sandbox::{CallError, OwnerInput, Sandbox, SandboxConfig};
+use sotto_contracts::scenario::Scenario;
+use sotto_engine::sandbox::{CallError, Sandbox, SandboxConfig};
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/examples");
@@ -23,16 +23,6 @@ fn scenarios() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
-}
-
-/// The state of the agreement between steps: every field (the owners'
-/// private values included), both allocations, and what the last call set.
-struct State {
-    fields: Vec<Value>,
-    live: Vec<u64>,
-    signed: Vec<u64>,
-    finished: bool,
-    now: u64,
 }
 
 fn play(path: &Path, sandbox: &Sandbox) {
@@ -46,90 +36,81 @@ fn play(path: &Path, sandbox: &Sandbox) {
         .resolve(abi)
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let module = sandbox.load_artifact(&artifact).unwrap();
+    let played = sotto_engine::play::play(sandbox, &module, abi, &plan)
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    // Every call the play made, replayed by the reference interpreter.
     let (tree, _) = sotto_contracts::syntax::parse(&source);
-
-    let mut state = State {
-        fields: plan.fields.clone(),
-        live: plan.deposits.clone(),
-        signed: plan.deposits.clone(),
-        finished: false,
-        now: 0,
-    };
-    let mut disputed = false;
-    for (k, step) in plan.steps.iter().enumerate() {
-        let at = format!("{what}, step {}", k + 1);
-        match step {
-            ResolvedStep::Wait(seconds) => state.now += seconds,
-            ResolvedStep::Silent(_) => disputed = true,
-            ResolvedStep::Call {
-                function,
-                args,
-                expect,
-                ..
-            } => {
-                let name = &abi.functions[*function].name;
-                let reference = interp::run(
-                    &tree,
-                    &source,
-                    name,
-                    &interp::Input {
-                        fields: state.fields.clone(),
-                        args: args.clone(),
-                        allocation: state.live.clone(),
-                        now: state.now,
-                    },
-                );
-                let got = sandbox
-                    .call_as_owner(
-                        &module,
-                        abi,
-                        name,
-                        &OwnerInput {
-                            fields: state.fields.clone(),
-                            args: args.clone(),
-                            allocation: state.live.clone(),
-                            now: state.now,
-                        },
-                    )
-                    .map_err(|e| match e.call_error() {
-                        Some(error) => error.clone(),
-                        None => panic!("{at}: {e}"),
-                    });
-                match (expect, got) {
-                    (Expectation::Success, Ok(out)) => {
-                        let reference = reference.unwrap_or_else(|e| {
-                            panic!("{at}: the interpreter refuses `{name}`: {e}")
-                        });
-                        state.fields = out.fields;
-                        assert_eq!(state.fields, reference.fields, "{at}: fields");
-                        assert_eq!(out.public.live, reference.live, "{at}: allocation");
-                        state.live = out.public.live;
-                        state.signed = out.public.signed;
-                        state.finished = out.public.finished;
-                    }
-                    (Expectation::Abort(reason), Err(CallError::Aborted { reason: r })) => {
-                        assert_eq!(reason, &r, "{at}: abort reason");
-                        assert!(
-                            matches!(&reference, Err(interp::Failure::Abort { reason: x, .. }) if x == reason),
-                            "{at}: the interpreter says {reference:?}"
-                        );
-                    }
-                    (Expectation::Overdraw(p), Err(CallError::InsufficientFunds { party, .. })) => {
-                        assert_eq!(*p, party, "{at}: who is short");
-                        assert!(
-                            matches!(reference, Err(interp::Failure::InsufficientFunds { party: x, .. }) if x == *p),
-                            "{at}: the interpreter says {reference:?}"
-                        );
-                    }
-                    (expect, got) => panic!("{at}: `{name}` expected {expect:?}, got {got:?}"),
-                }
+    for call in &played.calls {
+        let at = format!("{what}, step {} (`{}`)", call.step, call.function);
+        let input = &call.input;
+        let reference = interp::run(
+            &tree,
+            &source,
+            &call.function,
+            &interp::Input {
+                fields: input.fields.clone(),
+                args: input.args.clone(),
+                allocation: input.allocation.clone(),
+                now: input.now,
+            },
+        );
+        match (&call.result, reference) {
+            (Ok(out), Ok(r)) => {
+                assert_eq!(out.fields, r.fields, "{at}: fields");
+                assert_eq!(out.public.live, r.live, "{at}: allocation");
+                assert_eq!(out.public.signed, r.signed, "{at}: signed allocation");
             }
+            (Err(CallError::Aborted { reason }), Err(interp::Failure::Abort { reason: r, .. })) => {
+                assert_eq!(*reason, r, "{at}");
+            }
+            (
+                Err(CallError::InsufficientFunds { party, .. }),
+                Err(interp::Failure::InsufficientFunds { party: p, .. }),
+            ) => assert_eq!(*party, p, "{at}"),
+            (got, r) => panic!("{at}: module {got:?}, interpreter {r:?}"),
         }
     }
-    let paid = if disputed { &state.signed } else { &state.live };
-    assert_eq!(paid, &plan.paid, "{what}: paid");
-    assert_eq!(state.finished, plan.finished, "{what}: finished");
-    assert_eq!(disputed, plan.disputed, "{what}: disputed");
+}
+
+/// A scenario whose contract does something else than it says is refused
+/// with the step that went differently.
+#[test]
+fn a_scenario_that_goes_differently_says_where() {
+    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+    let source = sotto_contracts::library::LIBRARY[3].1;
+    let artifact = compile(source).unwrap().artifact;
+    let module = sandbox.load_artifact(&artifact).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/examples/negotiation.happy.toml"),
+    )
+    .unwrap();
+    for (from, to, message) in [
+        (
+            "args = { p = 700 }",
+            "args = { p = 850 }",
+            "step 3 (`accept`): expected success, got the witness part: aborted: above the buyer's limit",
+        ),
+        (
+            "paid = { buyer = 300, seller = 800 }",
+            "paid = { buyer = 301, seller = 800 }",
+            "the outcome: expected buyer 301, seller 800 (final), got buyer 300, seller 800 (final)",
+        ),
+        (
+            "expect = { abort = \"below the seller's floor\" }",
+            "expect = { abort = \"too low\" }",
+            "step 1 (`propose`): expected an abort with \"too low\"",
+        ),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let plan = Scenario::parse(&text.replace(from, to))
+            .unwrap()
+            .resolve(artifact.abi())
+            .unwrap();
+        let err = sotto_engine::play::play(&sandbox, &module, artifact.abi(), &plan)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(message), "{err}");
+    }
 }
 
 #[test]

@@ -194,9 +194,12 @@ impl Sandbox {
                 Some(out)
             }
         };
-        let mut args = public_args;
-        args.extend(reveals.iter().copied());
-        let public = part(Part::Public, args, Mode::Public)?;
+        let public = self
+            .call(module, function, public_call(abi, f, input, &reveals))
+            .map_err(|error| OwnerError::Call {
+                part: Part::Public,
+                error,
+            })?;
         if let Some(w) = &witness
             && w.public_inputs != public.public_inputs
         {
@@ -219,6 +222,26 @@ impl Sandbox {
             witness,
             reveals,
         })
+    }
+}
+
+/// The public part's input for `input` with the values the witness part
+/// revealed: what every other party runs (and what `sotto bench` times).
+pub fn public_call(abi: &Abi, f: &Function, input: &OwnerInput, reveals: &[Value]) -> CallInput {
+    let mut args: Vec<Value> = f
+        .params
+        .iter()
+        .zip(&input.args)
+        .filter(|(p, _)| !p.private)
+        .map(|(_, v)| *v)
+        .collect();
+    args.extend(reveals.iter().copied());
+    CallInput {
+        fields: public_values(abi, &input.fields),
+        args,
+        allocation: input.allocation.clone(),
+        now: input.now,
+        mode: Mode::Public,
     }
 }
 
