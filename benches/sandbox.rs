@@ -5,7 +5,8 @@
 //! below), so the two measure the same thing; criterion adds its statistics
 //! and history. Group `call`: `trivial`, `no_memory`, `payment`, `hash` (each a fresh
 //! instance and one call); group `load`: `payment` (validation, compilation,
-//! linking).
+//! linking); group `library`: `NAME.FUNCTION` for each library function
+//! its happy-path scenario calls (`src/bench/library.rs`).
 //!
 //! Run with `cargo bench --bench sandbox`, or one group with e.g.
 //! `cargo bench --bench sandbox -- call`.
@@ -16,6 +17,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 #[path = "../src/bench/sandbox/fixtures.rs"]
 mod fixtures;
+#[path = "../src/bench/library.rs"]
+#[allow(dead_code, reason = "shared with sotto bench, which reads every field")]
+mod library;
 
 use fixtures::Fixtures;
 
@@ -46,5 +50,19 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, call, load);
+/// Each library function its happy path calls, with that call's inputs.
+fn library(c: &mut Criterion) {
+    let library = library::Library::new()
+        .unwrap_or_else(|e| panic!("setting up the library fixtures: {e:#}"));
+    let mut g = c.benchmark_group("library");
+    g.throughput(Throughput::Elements(1));
+    for call in &library.calls {
+        g.bench_function(library.label(call), |b| {
+            b.iter(|| black_box(library.call(call)));
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, call, load, library);
 criterion_main!(benches);

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 10] = [
     "name",
     "median_ns",
     "p99_ns",
@@ -21,6 +21,7 @@ const FIELDS: [&str; 9] = [
     "per_s",
     "size_bytes",
     "gas",
+    "fuel",
     "baseline",
 ];
 const AGGREGATION: [u64; 6] = [1, 2, 4, 8, 16, 32];
@@ -256,7 +257,7 @@ fn an_unknown_area_is_refused_with_the_choices() {
 
 #[test]
 fn areas_not_built_yet_say_so() {
-    for area in ["contracts", "channel", "chain", "oracle"] {
+    for area in ["channel", "chain", "oracle"] {
         let output = sotto(&["bench", area, "--quick"]);
         assert_clean_failure(&output, &[&format!("area {area} is not built yet")]);
         assert_eq!(output.status.code(), Some(1));
@@ -279,4 +280,36 @@ fn unwritable_outputs_fail_before_measuring() {
         assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn contracts_reports_every_library_contract_and_its_fuel() {
+    let output = sotto(&["bench", "contracts", "--quick", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let named = |prefix: &str| {
+        rows.iter()
+            .filter(|r| r["name"].as_str().unwrap().starts_with(prefix))
+            .collect::<Vec<_>>()
+    };
+    let compiles = named("compile_");
+    assert_eq!(compiles.len(), 7);
+    for r in compiles {
+        assert!(r["median_ns"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["size_bytes"].as_u64().unwrap() > 100, "{r}");
+    }
+    let fuel = named("fuel_");
+    // Every function of every happy path, and the witness parts.
+    assert!(fuel.len() >= 20, "{} fuel rows", fuel.len());
+    assert!(
+        fuel.iter()
+            .any(|r| r["name"] == "fuel_negotiation.accept.witness")
+    );
+    for r in fuel {
+        assert!(r["fuel"].as_u64().unwrap() > 0, "{r}");
+    }
 }

@@ -1,6 +1,6 @@
 //! `sotto bench AREA`: in-process benchmarks with readable, JSON, CSV and SVG output.
 //!
-//! Each area (today `proofs` and `sandbox`) is a module that measures its rows and
+//! Each area (today `proofs`, `contracts` and `sandbox`) is a module that measures its rows and
 //! returns a [`Report`]; this module parses the options, checks output paths
 //! before any work starts, shows progress on stderr and writes the results.
 //! stdout carries only the results (a table, or one JSON array with `--json`),
@@ -10,6 +10,8 @@
 //! exists to produce the one table of figures published in
 //! `docs/benchmarks.md`, with baselines measured side by side in the same run.
 
+mod contracts;
+pub(crate) mod library;
 mod measure;
 mod output;
 mod plot;
@@ -52,7 +54,7 @@ pub(crate) struct BenchArgs {
 enum Area {
     /// Proving, verifying and proof sizes, against bulletproofs and Borromean baselines.
     Proofs,
-    /// Contract compilation and execution (not built yet).
+    /// Compiling the library contracts: time, module size, fuel per function.
     Contracts,
     /// Instantiating and calling contract modules in the sandbox, and loading one.
     Sandbox,
@@ -91,6 +93,10 @@ pub(crate) struct Row {
     /// EVM gas used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) gas: Option<u64>,
+    /// Sandbox fuel used (WASM operators plus host-call charges): the
+    /// deterministic cost a contract step is budgeted in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fuel: Option<u64>,
     /// Name of the row this one is compared with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) baseline: Option<String>,
@@ -130,10 +136,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     // Each area: how to measure it, its row count, whether it has a chart.
     let (measure, rows, chart): (Measure, usize, bool) = match args.area {
         Area::Proofs => (proofs::run, proofs::ROWS, true),
+        Area::Contracts => (contracts::run, contracts::ROWS, false),
         Area::Sandbox => (sandbox::run, sandbox::ROWS, false),
         other => bail!(
-            "area {} is not built yet; the areas so far are `proofs` and `sandbox` \
-             (sotto bench proofs)",
+            "area {} is not built yet; the areas so far are `proofs`, `contracts` and \
+             `sandbox` (sotto bench proofs)",
             other.name()
         ),
     };

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use super::{Report, Row};
 
 /// Column names, in the order of JSON fields and CSV columns.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 10] = [
     "name",
     "median_ns",
     "p99_ns",
@@ -19,6 +19,7 @@ const FIELDS: [&str; 9] = [
     "per_s",
     "size_bytes",
     "gas",
+    "fuel",
     "baseline",
 ];
 
@@ -38,7 +39,7 @@ pub(crate) fn csv(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     Ok(())
 }
 
-fn raw_cells(row: &Row) -> [String; 9] {
+fn raw_cells(row: &Row) -> [String; 10] {
     let int = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     [
         row.name.clone(),
@@ -49,6 +50,7 @@ fn raw_cells(row: &Row) -> [String; 9] {
         row.per_s.map(|v| format!("{v:.1}")).unwrap_or_default(),
         int(row.size_bytes),
         int(row.gas),
+        int(row.fuel),
         row.baseline.clone().unwrap_or_default(),
     ]
 }
@@ -70,7 +72,7 @@ type Cell = fn(&Row) -> Option<String>;
 pub(crate) fn table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let mut header: Vec<&str> = vec!["name"];
     let mut cells: Vec<Vec<String>> = rows.iter().map(|r| vec![r.name.clone()]).collect();
-    let columns: [(&str, Cell); 8] = [
+    let columns: [(&str, Cell); 9] = [
         ("prove", |r| r.prove_ns.map(time)),
         ("verify", |r| r.verify_ns.map(time)),
         ("size", |r| r.size_bytes.map(|b| format!("{b} B"))),
@@ -78,6 +80,7 @@ pub(crate) fn table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         ("p99", |r| r.p99_ns.map(time)),
         ("per s", |r| r.per_s.map(|v| format!("{v:.0}"))),
         ("gas", |r| r.gas.map(|g| g.to_string())),
+        ("fuel", |r| r.fuel.map(|g| g.to_string())),
         ("baseline", |r| r.baseline.clone()),
     ];
     for (title, cell) in columns {

@@ -44,7 +44,9 @@
 //!   [`SandboxConfig::max_concurrent_calls`] of each; one memory and one
 //!   table per module; memories at most [`SandboxConfig::max_memory_pages`]
 //!   and tables at most [`MAX_TABLE_ELEMENTS`]. A call costs no `mmap`, and
-//!   no module can make the host allocate beyond these slots.
+//!   no module can make the host allocate beyond these slots. The first 4 KiB
+//!   of each memory slot stay resident and are zeroed with `memset` between
+//!   calls ([`KEEP_RESIDENT_BYTES`]); the rest is `madvise`d as before.
 //! - **A [`wasmtime::ResourceLimiter`] per call** for what the pool's
 //!   node-wide slot sizes do not express: the contract's own memory budget
 //!   (which may be below the node's cap) and one instance, memory and table
@@ -124,6 +126,16 @@ pub use load::MAX_MODULE_BYTES;
 pub use owner::{OwnerError, OwnerInput, OwnerOutput, Part};
 
 use host::{HostState, Limits, SilentTransfer};
+
+/// Bytes at the start of each pooled memory slot that are reset with
+/// `memset` and kept resident between calls instead of `madvise`d away: one
+/// 4 KiB OS page, where the compiler puts its data and scratch slots.
+/// Without it, a call that writes memory paid a page fault and a kernel
+/// zeroing on every instantiation; with a whole 64 KiB WASM page kept, every
+/// call paid a 64 KiB `memset` instead. Measured in one `sotto bench sandbox
+/// --quick` run each: `call_escrow.deliver` 8.35 µs → 3.42 µs, `call_hash`
+/// 8.15 µs → 2.97 µs, `call_trivial` 2.29 µs → 2.26 µs (64 KiB: 3.45 µs).
+pub const KEEP_RESIDENT_BYTES: usize = 4096;
 
 /// Names of the ABI imports that take a guest-memory pointer (a module
 /// importing one must export `memory`).
@@ -300,7 +312,8 @@ impl Sandbox {
             .max_memories_per_module(1)
             .max_tables_per_module(1)
             .max_memory_size(max_memory_bytes)
-            .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX));
+            .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
 
         let mut wasm = Config::new();
         wasm.consume_fuel(true)

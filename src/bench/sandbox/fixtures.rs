@@ -5,8 +5,9 @@
 //! the two always time the same modules, ABIs, inputs and sandbox
 //! configuration.
 //!
-//! Until the contract compiler lands there is no compiled library contract,
-//! so the nearest thing stands in for one: the hand-written payment module
+//! The compiled library is timed from [`super::super::library`]; these
+//! fixtures keep the hand-written modules whose figures predate it (and
+//! isolate the floor of a call): the payment module
 //! of the sandbox tests (`engine/tests/modules/payment.wat`), which moves
 //! funds, counts, publishes a public input and awaits a party through eight
 //! host calls. Beside it, a module whose `call.noop` does nothing (the floor

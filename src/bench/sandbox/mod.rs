@@ -12,6 +12,11 @@
 //! 5. `compile_payment`: [`Sandbox::load`](sotto_engine::sandbox::Sandbox::load)
 //!    of the payment module: the loader's checks, Cranelift compilation and
 //!    linking.
+//! 6. `call_NAME.FUNCTION` for each function of each library contract that
+//!    its happy-path scenario calls successfully ([`super::library`]): a
+//!    fresh instance and the public part, with that call's inputs, with its
+//!    `fuel`; baseline `call_trivial`. This is what every party pays to
+//!    re-execute one step of a real agreement.
 //!
 //! Each call row is measured alone, one module called over and over, as a
 //! node re-executing one contract's steps does: interleaving the modules
@@ -32,7 +37,7 @@ use super::{Check, Report, Row};
 use fixtures::Fixtures;
 
 /// Number of rows (and progress steps) of this area.
-pub(crate) const ROWS: usize = 5;
+pub(crate) const ROWS: usize = 5 + 7;
 
 const TRIVIAL: &str = "call_trivial";
 const NO_MEMORY: &str = "call_no_memory";
@@ -68,6 +73,24 @@ pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
     let compile = alone(budget, || fx.compile_payment().map(drop))?;
     report.rows.push(row(COMPILE, &compile, None));
     progress.done(1);
+
+    // 6. The library's functions, contract by contract.
+    let library = super::library::Library::new()?;
+    for (index, contract) in library.contracts.iter().enumerate() {
+        progress.start(contract.name);
+        for call in library.calls.iter().filter(|c| c.contract == index) {
+            let samples = alone(budget, || library.call(call))?;
+            report.rows.push(Row {
+                fuel: Some(call.fuel),
+                ..row(
+                    &format!("call_{}", library.label(call)),
+                    &samples,
+                    Some(TRIVIAL),
+                )
+            });
+        }
+        progress.done(1);
+    }
 
     judge(&mut report, budget);
     Ok(report)
@@ -121,8 +144,8 @@ fn judge(report: &mut Report, budget: Budget) {
         ));
     }
     notes.push(
-        "the payment module is hand-written WAT (engine/tests/modules/payment.wat): \
-         it stands in for a compiled library contract until the compiler lands"
+        "call_payment times the hand-written payment.wat of the sandbox tests; \
+         the call_NAME.FUNCTION rows time the compiled library"
             .into(),
     );
     if budget.is_quick() {
