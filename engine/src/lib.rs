@@ -4,11 +4,13 @@
 //! states, the update protocol as a pure state machine, the SQLite store,
 //! the Noise transport, the anchor-chain backends and the node. Built so
 //! far: [`sandbox`]; [`play`], which plays a scenario in one process over
-//! it; and [`fuzzing`], the bodies of its fuzz targets. The
+//! it; [`draw`], random call inputs for tests; and [`fuzzing`], the bodies
+//! of its fuzz targets. The
 //! crate depends on `sotto-contracts` and `sotto-circuits`, never the other
 //! way.
 #![deny(missing_docs)]
 
+pub mod draw;
 pub mod fuzzing;
 pub mod play;
 pub mod sandbox;

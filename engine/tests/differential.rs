@@ -15,75 +15,15 @@
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 use rand::rngs::StdRng;
-use rand::{Rng as _, RngCore as _, SeedableRng as _};
-use sha2::Digest as _;
-use sotto_contracts::abi::{Abi, Function, Value, ValueType, VarRole};
+use rand::{RngCore as _, SeedableRng as _};
+use sotto_contracts::abi::{Abi, Function, Value, VarRole};
 use sotto_contracts::compile;
 use sotto_contracts::interp::{self, Failure};
 use sotto_contracts::syntax::ast::Contract;
 use sotto_engine::sandbox::owner::public_values;
 use sotto_engine::sandbox::{
-    CallError, CallInput, CallOutput, LoadedModule, Mode, OwnerInput, Sandbox, SandboxConfig,
+    CallError, CallInput, CallOutput, LoadedModule, Mode, Sandbox, SandboxConfig,
 };
-
-/// Values drawn from small pools, so that equalities, hash locks and
-/// balances hold often enough to reach the success paths.
-struct Draw {
-    rng: StdRng,
-    bytes: Vec<[u8; 32]>,
-}
-
-impl Draw {
-    fn new(seed: u64) -> Self {
-        let a = [0xa5; 32];
-        let mut bytes = vec![[0; 32], a, sha2::Sha256::digest(a).into()];
-        for m in 1u64..=3 {
-            let mut pre = m.to_be_bytes().to_vec();
-            pre.extend_from_slice(&a);
-            bytes.push(sha3::Keccak256::digest(&pre).into());
-        }
-        Draw {
-            rng: StdRng::seed_from_u64(seed),
-            bytes,
-        }
-    }
-
-    fn u64(&mut self) -> u64 {
-        const POOL: [u64; 10] = [0, 1, 2, 3, 5, 10, 100, 1000, u64::MAX - 1, u64::MAX];
-        if self.rng.gen_bool(0.8) {
-            POOL[self.rng.gen_range(0..POOL.len())]
-        } else {
-            self.rng.next_u64() >> self.rng.gen_range(0..64)
-        }
-    }
-
-    fn value(&mut self, ty: ValueType, parties: usize) -> Value {
-        match ty {
-            ValueType::U64 => Value::U64(self.u64()),
-            ValueType::Bool => Value::Bool(self.rng.gen_bool(0.5)),
-            ValueType::Party => Value::Party(self.rng.gen_range(0..parties) as u32),
-            ValueType::Bytes32 => {
-                Value::Bytes32(self.bytes[self.rng.gen_range(0..self.bytes.len())])
-            }
-        }
-    }
-
-    fn input(&mut self, abi: &Abi, f: &Function) -> interp::Input {
-        let parties = abi.parties.len();
-        interp::Input {
-            fields: abi
-                .fields
-                .iter()
-                .map(|x| self.value(x.ty, parties))
-                .collect(),
-            args: f.params.iter().map(|p| self.value(p.ty, parties)).collect(),
-            allocation: (0..parties)
-                .map(|_| [0, 5, 100, 1000, u64::MAX / 4][self.rng.gen_range(0..5)])
-                .collect(),
-            now: [0, 5, 100, 1000][self.rng.gen_range(0..4)],
-        }
-    }
-}
 
 /// The public part alone, with the reveal arguments at 0: what the soundness
 /// probe needs when the witness part refused the call.
@@ -175,24 +115,23 @@ fn differential(name: &str, src: &str, sandbox: &Sandbox, seed: u64, calls: usiz
     let module = sandbox.load_artifact(&artifact).unwrap();
     let (tree, _): (Contract, _) = sotto_contracts::syntax::parse(src);
     let abi = artifact.abi();
-    let mut draw = Draw::new(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; 256];
     let mut succeeded = 0;
     for f in &abi.functions {
         for i in 0..calls {
-            let input = draw.input(abi, f);
+            rng.fill_bytes(&mut bytes);
+            let owner =
+                sotto_engine::draw::input(&mut arbitrary::Unstructured::new(&bytes), abi, f);
+            let input = interp::Input {
+                fields: owner.fields.clone(),
+                args: owner.args.clone(),
+                allocation: owner.allocation.clone(),
+                now: owner.now,
+            };
             let what = format!("{name}.{} call {i} on {input:?}\n{src}", f.name);
             let expected = interp::run(&tree, src, &f.name, &input);
-            let got = sandbox.call_as_owner(
-                &module,
-                abi,
-                &f.name,
-                &OwnerInput {
-                    fields: input.fields.clone(),
-                    args: input.args.clone(),
-                    allocation: input.allocation.clone(),
-                    now: input.now,
-                },
-            );
+            let got = sandbox.call_as_owner(&module, abi, &f.name, &owner);
             match (&expected, &got) {
                 (Ok(e), Ok(o)) => {
                     same_output(abi, e, &o.public, &what);
