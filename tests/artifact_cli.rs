@@ -155,6 +155,29 @@ fn build_writes_the_artifact_and_names_it() {
     assert_eq!(std::fs::read(&other).unwrap(), bytes);
 }
 
+/// The same source builds to the same bytes from two directories, by two
+/// processes with different working directories and paths: nothing of the
+/// environment reaches the module.
+#[test]
+fn builds_in_two_directories_are_identical() {
+    for (name, _) in sotto_contracts::library::LIBRARY {
+        let mut built = Vec::new();
+        for place in ["one", "two/deeper"] {
+            let dir = scratch(&format!("twice-{name}")).join(place);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(source(name), dir.join("contract.sotto")).unwrap();
+            let out = Command::new(env!("CARGO_BIN_EXE_sotto"))
+                .current_dir(&dir)
+                .args(["build", "contract.sotto"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            built.push(std::fs::read(dir.join("contract.wasm")).unwrap());
+        }
+        assert_eq!(built[0], built[1], "{name}");
+    }
+}
+
 #[test]
 fn build_with_errors_renders_them_and_writes_nothing() {
     let dir = scratch("build-errors");
