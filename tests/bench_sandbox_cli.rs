@@ -35,7 +35,33 @@ fn quick_json_has_every_row_with_positive_figures() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     let rows = json.as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ROWS);
+    assert_eq!(names[..ROWS.len()], ROWS);
+    // Then every function each library contract's happy path calls, with
+    // the fuel it used.
+    let library: Vec<&Value> = rows[ROWS.len()..].iter().collect();
+    assert!(library.len() >= 20, "{names:?}");
+    for row in &library {
+        let name = row["name"].as_str().unwrap();
+        assert!(name.starts_with("call_") && name.contains('.'), "{name}");
+        assert!(row["fuel"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(row["baseline"], "call_trivial", "{row}");
+    }
+    for contract in [
+        "auction",
+        "escrow",
+        "htlc",
+        "negotiation",
+        "oracle_bet",
+        "payment",
+        "rps",
+    ] {
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("call_{contract}."))),
+            "{contract} has no row"
+        );
+    }
     for row in rows {
         let name = &row["name"];
         let median = row["median_ns"].as_u64().unwrap();

@@ -224,8 +224,8 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], FIELDS.join(","));
-        assert_eq!(lines[1], "ours,,,7500000,1050000,,678,,theirs");
-        assert_eq!(lines[2], "\"theirs, quoted \"\"x\"\"\",,,,1000000,,,,");
+        assert_eq!(lines[1], "ours,,,7500000,1050000,,678,,,theirs");
+        assert_eq!(lines[2], "\"theirs, quoted \"\"x\"\"\",,,,1000000,,,,,");
     }
 
     #[test]
