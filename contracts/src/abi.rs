@@ -303,6 +303,19 @@ pub struct Function {
 }
 
 impl Function {
+    /// `NAME(p: u64, q: private bool)`, as in the source.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| {
+                let private = if p.private { "private " } else { "" };
+                format!("{}: {private}{}", p.name, p.ty)
+            })
+            .collect();
+        format!("{}({})", self.name, params.join(", "))
+    }
+
     /// The types of the public part's arguments: the public parameters, then
     /// one per reveal.
     pub fn public_arg_types(&self) -> impl Iterator<Item = ValueType> + '_ {

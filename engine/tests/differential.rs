@@ -20,9 +20,9 @@ use sotto_contracts::abi::{Abi, Function, Value, VarRole};
 use sotto_contracts::compile;
 use sotto_contracts::interp::{self, Failure};
 use sotto_contracts::syntax::ast::Contract;
-use sotto_engine::sandbox::owner::public_values;
+use sotto_engine::sandbox::owner::public_call;
 use sotto_engine::sandbox::{
-    CallError, CallInput, CallOutput, LoadedModule, Mode, Sandbox, SandboxConfig,
+    CallError, CallOutput, LoadedModule, OwnerInput, Sandbox, SandboxConfig,
 };
 
 /// The public part alone, with the reveal arguments at 0: what the soundness
@@ -32,27 +32,10 @@ fn public_part_alone(
     module: &LoadedModule,
     abi: &Abi,
     f: &Function,
-    input: &interp::Input,
+    input: &OwnerInput,
 ) -> Result<CallOutput, CallError> {
-    let mut args: Vec<Value> = f
-        .params
-        .iter()
-        .zip(&input.args)
-        .filter(|(p, _)| !p.private)
-        .map(|(_, v)| *v)
-        .collect();
-    args.extend(f.reveals.iter().map(|r| r.ty.zero()));
-    sandbox.call(
-        module,
-        &f.name,
-        CallInput {
-            fields: public_values(abi, &input.fields),
-            args,
-            allocation: input.allocation.clone(),
-            now: input.now,
-            mode: Mode::Public,
-        },
-    )
+    let zeros: Vec<Value> = f.reveals.iter().map(|r| r.ty.zero()).collect();
+    sandbox.call(module, &f.name, public_call(abi, f, input, &zeros))
 }
 
 /// Asserts that a module failure is the interpreter's failure.
@@ -162,7 +145,7 @@ fn differential(name: &str, src: &str, sandbox: &Sandbox, seed: u64, calls: usiz
                 reason,
             }) = &expected
                 && !is_fault(reason)
-                && let Ok(p) = public_part_alone(sandbox, &module, abi, f, &input)
+                && let Ok(p) = public_part_alone(sandbox, &module, abi, f, &owner)
                 && let Some(values) =
                     solve(artifact.program(f).unwrap(), f, &input, &p.public_inputs)
             {

@@ -317,17 +317,7 @@ fn apply_allocation(abi: &Abi, json: &Json, allocation: &mut [u64]) -> Result<()
 /// Every parameter of `function`, public and private, by name; in order.
 fn parse_args(abi: &Abi, function: &Function, json: &Json) -> Result<Vec<Value>, String> {
     let map = object(json, "the arguments")?;
-    let signature = || {
-        let params: Vec<String> = function
-            .params
-            .iter()
-            .map(|p| {
-                let private = if p.private { "private " } else { "" };
-                format!("{}: {private}{}", p.name, p.ty)
-            })
-            .collect();
-        format!("{}({})", function.name, params.join(", "))
-    };
+    let signature = || function.signature();
     if let Some(unknown) = map
         .keys()
         .find(|k| !function.params.iter().any(|p| &&p.name == k))

@@ -186,18 +186,9 @@ fn visibility(abi: &Abi, owner: Option<u32>) -> String {
 
 /// `NAME(p: u64, q: private bool) by CALLER`, as in the source.
 fn signature(abi: &Abi, f: &Function) -> String {
-    let params: Vec<String> = f
-        .params
-        .iter()
-        .map(|p| {
-            let private = if p.private { "private " } else { "" };
-            format!("{}: {private}{}", p.name, p.ty)
-        })
-        .collect();
     format!(
-        "{}({}) by {}",
-        f.name,
-        params.join(", "),
+        "{} by {}",
+        f.signature(),
         party_name(f.caller, &abi.parties)
     )
 }
