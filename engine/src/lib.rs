@@ -4,7 +4,7 @@
 //! states, the update protocol as a pure state machine, the SQLite store,
 //! the Noise transport, the anchor-chain backends and the node. Built so
 //! far: [`sandbox`]; [`play`], which plays a scenario in one process over
-//! it; [`draw`], random call inputs for tests; and [`fuzzing`], the bodies
+//! it; [`state`], channel parameters, states and their signatures; [`draw`], random call inputs for tests; and [`fuzzing`], the bodies
 //! of its fuzz targets. The
 //! crate depends on `sotto-contracts` and `sotto-circuits`, never the other
 //! way.
@@ -14,3 +14,4 @@ pub mod draw;
 pub mod fuzzing;
 pub mod play;
 pub mod sandbox;
+pub mod state;
