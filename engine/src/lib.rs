@@ -4,12 +4,14 @@
 //! states, the update protocol as a pure state machine, the SQLite store,
 //! the Noise transport, the anchor-chain backends and the node. Built so
 //! far: [`sandbox`]; [`play`], which plays a scenario in one process over
-//! it; [`state`], channel parameters, states and their signatures; [`draw`], random call inputs for tests; and [`fuzzing`], the bodies
+//! it; [`state`], channel parameters, states and their signatures;
+//! [`channel`], one update step, proposed and verified; [`draw`], random call inputs for tests; and [`fuzzing`], the bodies
 //! of its fuzz targets. The
 //! crate depends on `sotto-contracts` and `sotto-circuits`, never the other
 //! way.
 #![deny(missing_docs)]
 
+pub mod channel;
 pub mod draw;
 pub mod fuzzing;
 pub mod play;

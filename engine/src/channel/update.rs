@@ -1,0 +1,475 @@
+//! One update of a channel: what the caller sends, and every check the
+//! counterparty makes before it countersigns.
+//!
+//! The proposer ([`propose`]) runs the function as its caller
+//! ([`Sandbox::call_as_owner`]), commits to every circuit variable it
+//! introduces (private parameters, new private field values, intermediates)
+//! with fresh blindings, proves the function's constraint program over them
+//! bound to the update's context (contract, channel, version, function),
+//! builds the new [`State`] and signs it.
+//!
+//! The receiver ([`verify_update`]) checks, in this order, each failure a
+//! typed [`Rejection`]: the version is the next one; the caller may call the
+//! function; the signature is the caller's over exactly the new state;
+//! re-executing the public part on its own copy of the state gives the same
+//! public fields, allocations and final flag as the state claims (including
+//! the contract's own abort reason if it refuses); the proof verifies
+//! against the commitments (current private fields from its state, the rest
+//! from the update) and the public inputs its own run produced; the
+//! allocation conserves the deposits. Only then is the update accepted.
+//!
+//! Pure functions: no I/O, no clock (time comes in the update and is checked
+//! by the caller of this module against its own clock), randomness only for
+//! blindings and proofs.
+
+use std::collections::BTreeMap;
+
+use sotto_circuits::{Commitment, Opening, Proof, ProofContext, verify};
+use sotto_contracts::Artifact;
+use sotto_contracts::abi::{Value, VarRole};
+use thiserror::Error;
+
+use crate::sandbox::owner::public_call;
+use crate::sandbox::{
+    CallError, CallInput, LoadedModule, Mode, OwnerError, OwnerInput, Sandbox, encode_state,
+};
+use crate::state::{ChannelParams, Signature, Signer, State, recover, state_commitment};
+
+/// One party's view of a channel's latest fully signed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelView {
+    /// The channel's parameters.
+    pub params: ChannelParams,
+    /// `params.channel_id()`.
+    pub channel_id: [u8; 32],
+    /// The version of the latest state.
+    pub version: u64,
+    /// Every public field's value, in ABI order (private fields hold their
+    /// type's zero here: their values are in the owner's openings).
+    pub fields: Vec<Value>,
+    /// The commitment of each private field, by field index.
+    pub commitments: BTreeMap<u32, Commitment>,
+    /// The live allocation the contract continues from.
+    pub live: Vec<u64>,
+    /// What the latest state pays (its signed allocation).
+    pub signed: Vec<u64>,
+    /// Total deposits: every allocation must add up to it.
+    pub deposits: u64,
+    /// Whether the latest state is final.
+    pub finished: bool,
+}
+
+impl ChannelView {
+    /// The view at version 0: initial fields from the ABI, each private
+    /// field's opening commitment as its owner published it, the deposits.
+    pub fn open(
+        params: ChannelParams,
+        artifact: &Artifact,
+        deposits: Vec<u64>,
+        commitments: BTreeMap<u32, Commitment>,
+    ) -> Self {
+        let abi = artifact.abi();
+        let fields = abi
+            .fields
+            .iter()
+            .map(|f| {
+                if f.owner.is_some() {
+                    f.ty.zero()
+                } else {
+                    f.init
+                }
+            })
+            .collect();
+        ChannelView {
+            channel_id: params.channel_id(),
+            params,
+            version: 0,
+            fields,
+            commitments,
+            signed: deposits.clone(),
+            deposits: deposits.iter().sum(),
+            live: deposits,
+            finished: false,
+        }
+    }
+
+    /// The signed [`State`] this view stands for.
+    pub fn state(&self, artifact: &Artifact) -> State {
+        let abi = artifact.abi();
+        let public: Vec<Value> = abi
+            .fields
+            .iter()
+            .zip(&self.fields)
+            .filter(|(f, _)| f.owner.is_none())
+            .map(|(_, v)| *v)
+            .collect();
+        State {
+            channel_id: self.channel_id,
+            version: self.version,
+            commitment: commitment_of(artifact, &public, &self.commitments),
+            allocation: self.signed.clone(),
+            is_final: self.finished,
+        }
+    }
+}
+
+/// What a proposer sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// The function called.
+    pub function: String,
+    /// The public part's arguments: public parameters, then reveals.
+    pub args: Vec<Value>,
+    /// The time the update is made at.
+    pub now: u64,
+    /// Commitments of the circuit's variables other than current field
+    /// values, in variable order.
+    pub commitments: Vec<Commitment>,
+    /// The proof, for a function with a circuit.
+    pub proof: Option<Proof>,
+    /// The new state.
+    pub state: State,
+    /// The proposer's signature over `state.digest()`.
+    pub signature: Signature,
+}
+
+/// What the proposer keeps: the update it sent, and the openings of its
+/// private fields after it (to store, secretly, once the update is
+/// countersigned).
+#[derive(Debug)]
+pub struct Proposal {
+    /// The message.
+    pub update: Update,
+    /// The new view, once countersigned.
+    pub view: ChannelView,
+    /// The proposer's private field openings after the update.
+    pub openings: BTreeMap<u32, Opening>,
+}
+
+/// Why a proposal could not be made.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ProposeError {
+    /// The call failed (the contract's own reason included).
+    #[error(transparent)]
+    Call(#[from] OwnerError),
+    /// Proving failed (a bug: the witness part succeeded).
+    #[error("proving failed: {0}")]
+    Prove(#[from] sotto_circuits::ProveError),
+    /// The signer refused (a different state for this version was signed).
+    #[error(transparent)]
+    Sign(#[from] crate::state::SignError),
+    /// The caller's opening of a private field is missing.
+    #[error("no opening for private field #{0}")]
+    MissingOpening(u32),
+}
+
+/// Why a counterparty refuses an update. The channel stays on its latest
+/// fully signed state.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Not the next version.
+    #[error("version {got}, expected {expected}")]
+    Version {
+        /// The version the view expects.
+        expected: u64,
+        /// The version offered.
+        got: u64,
+    },
+    /// The state names another channel.
+    #[error("the state is for another channel")]
+    Channel,
+    /// No such function.
+    #[error("no function `{0}`")]
+    UnknownFunction(String),
+    /// The signature is not the function's caller's over this state.
+    #[error("the signature is not {expected}'s over this state")]
+    Signature {
+        /// Who may call the function.
+        expected: String,
+    },
+    /// Re-executing the public part fails (the contract's reason included).
+    #[error("re-execution fails: {0}")]
+    Execution(CallError),
+    /// Re-execution succeeds but gives another result than the state claims.
+    #[error("re-execution gives another {what} than the state claims")]
+    Mismatch {
+        /// Which part differs.
+        what: &'static str,
+    },
+    /// The commitments do not fit the circuit.
+    #[error("{got} commitments for a circuit that needs {expected}")]
+    Commitments {
+        /// Needed.
+        expected: usize,
+        /// Given.
+        got: usize,
+    },
+    /// The proof is missing, superfluous, or does not verify.
+    #[error("the proof does not verify: {0}")]
+    Proof(String),
+    /// The allocation does not add up to the deposits.
+    #[error("the allocation adds up to {got}, the deposits to {expected}")]
+    Conservation {
+        /// The deposits.
+        expected: u64,
+        /// The allocation's total.
+        got: u128,
+    },
+}
+
+fn commitment_of(
+    artifact: &Artifact,
+    public: &[Value],
+    commitments: &BTreeMap<u32, Commitment>,
+) -> [u8; 32] {
+    let abi = artifact.abi();
+    let state_abi = crate::sandbox::ModuleAbi::from_contract(abi, artifact.programs());
+    let bytes = state_abi
+        .ok()
+        .and_then(|m| encode_state(&m, public).ok())
+        .unwrap_or_default();
+    let private: Vec<Commitment> = commitments.values().copied().collect();
+    state_commitment(&bytes, &private)
+}
+
+fn context(view: &ChannelView, artifact: &Artifact, function: &str) -> ProofContext {
+    ProofContext {
+        contract_id: artifact.id(),
+        channel_id: view.channel_id,
+        version: view.version + 1,
+        function: function.to_owned(),
+    }
+}
+
+/// Makes an update: see the module docs. `args` are every parameter of the
+/// function, private ones included; `openings` the caller's private field
+/// openings.
+#[allow(clippy::too_many_arguments, reason = "one update needs each of these")]
+pub fn propose(
+    sandbox: &Sandbox,
+    module: &LoadedModule,
+    artifact: &Artifact,
+    view: &ChannelView,
+    openings: &BTreeMap<u32, Opening>,
+    signer: &mut Signer,
+    function: &str,
+    args: Vec<Value>,
+    now: u64,
+) -> Result<Proposal, ProposeError> {
+    let abi = artifact.abi();
+    let mut fields = view.fields.clone();
+    for (f, o) in openings {
+        if let Some(slot) = fields.get_mut(*f as usize) {
+            *slot = match abi.fields.get(*f as usize).map(|x| x.ty) {
+                Some(sotto_contracts::abi::ValueType::Bool) => Value::Bool(o.value() == 1),
+                _ => Value::U64(o.value()),
+            };
+        }
+    }
+    let input = OwnerInput {
+        fields,
+        args,
+        allocation: view.live.clone(),
+        now,
+    };
+    let out = sandbox.call_as_owner(module, abi, function, &input)?;
+    let (_, f) = abi
+        .function(function)
+        .ok_or_else(|| OwnerError::UnknownFunction(function.to_owned()))?;
+    let mut new_openings = openings.clone();
+    let mut commitments = Vec::new();
+    let mut proof = None;
+    let mut private = view.commitments.clone();
+    if let (Some(circuit), Some(w), Some(program)) = (&f.circuit, &out.witness, artifact.program(f))
+    {
+        let values = w.private.clone().unwrap_or_default();
+        let mut rng = rand::thread_rng();
+        let mut witness = Vec::with_capacity(values.len());
+        for (role, value) in circuit.vars.iter().zip(values) {
+            let opening = match *role {
+                VarRole::Field(x) => openings
+                    .get(&x)
+                    .cloned()
+                    .ok_or(ProposeError::MissingOpening(x))?,
+                _ => {
+                    let o = Opening::random(value, &mut rng);
+                    commitments.push(o.commit());
+                    if let VarRole::NewField(x) = *role {
+                        new_openings.insert(x, o.clone());
+                        private.insert(x, o.commit());
+                    }
+                    o
+                }
+            };
+            witness.push(opening);
+        }
+        proof = Some(sotto_circuits::prove(
+            program,
+            &witness,
+            &w.public_inputs,
+            &context(view, artifact, function),
+        )?);
+    }
+    let mut next = view.clone();
+    next.version += 1;
+    next.fields = out
+        .fields
+        .iter()
+        .zip(&abi.fields)
+        .map(|(v, x)| if x.owner.is_some() { x.ty.zero() } else { *v })
+        .collect();
+    next.commitments = private;
+    next.live.clone_from(&out.public.live);
+    next.signed.clone_from(&out.public.signed);
+    next.finished = out.public.finished;
+    let state = next.state(artifact);
+    let signature = signer.sign(&state)?;
+    Ok(Proposal {
+        update: Update {
+            function: function.to_owned(),
+            args: public_call(abi, f, &input, &out.reveals).args,
+            now,
+            commitments,
+            proof,
+            state,
+            signature,
+        },
+        view: next,
+        openings: new_openings,
+    })
+}
+
+/// Checks an update against `view` (see the module docs); on success, the
+/// view after it.
+pub fn verify_update(
+    sandbox: &Sandbox,
+    module: &LoadedModule,
+    artifact: &Artifact,
+    view: &ChannelView,
+    update: &Update,
+) -> Result<ChannelView, Rejection> {
+    let abi = artifact.abi();
+    if update.state.version != view.version + 1 {
+        return Err(Rejection::Version {
+            expected: view.version + 1,
+            got: update.state.version,
+        });
+    }
+    if update.state.channel_id != view.channel_id {
+        return Err(Rejection::Channel);
+    }
+    let Some((_, f)) = abi.function(&update.function) else {
+        return Err(Rejection::UnknownFunction(update.function.clone()));
+    };
+    let caller = view.params.participants.get(f.caller as usize).copied();
+    let signer = recover(&update.state.digest(), &update.signature).ok();
+    if signer.is_none() || signer != caller {
+        return Err(Rejection::Signature {
+            expected: abi.parties[f.caller as usize].clone(),
+        });
+    }
+    let public_fields: Vec<Value> = abi
+        .fields
+        .iter()
+        .zip(&view.fields)
+        .filter(|(x, _)| x.owner.is_none())
+        .map(|(_, v)| *v)
+        .collect();
+    let out = sandbox
+        .call(
+            module,
+            &update.function,
+            CallInput {
+                fields: public_fields,
+                args: update.args.clone(),
+                allocation: view.live.clone(),
+                now: update.now,
+                mode: Mode::Public,
+            },
+        )
+        .map_err(Rejection::Execution)?;
+
+    // The circuit: commitments per variable, then the proof.
+    let mut private = view.commitments.clone();
+    match (&f.circuit, artifact.program(f), &update.proof) {
+        (Some(circuit), Some(program), Some(proof)) => {
+            let needed = circuit
+                .vars
+                .iter()
+                .filter(|r| !matches!(r, VarRole::Field(_)))
+                .count();
+            if update.commitments.len() != needed {
+                return Err(Rejection::Commitments {
+                    expected: needed,
+                    got: update.commitments.len(),
+                });
+            }
+            let mut given = update.commitments.iter();
+            let mut all = Vec::with_capacity(circuit.vars.len());
+            for role in &circuit.vars {
+                let c = match *role {
+                    VarRole::Field(x) => *view
+                        .commitments
+                        .get(&x)
+                        .ok_or_else(|| Rejection::Proof(format!("no commitment for field #{x}")))?,
+                    _ => *given.next().ok_or(Rejection::Commitments {
+                        expected: needed,
+                        got: update.commitments.len(),
+                    })?,
+                };
+                if let VarRole::NewField(x) = *role {
+                    private.insert(x, c);
+                }
+                all.push(c);
+            }
+            verify(
+                program,
+                &all,
+                &out.public_inputs,
+                &context(view, artifact, &update.function),
+                proof,
+            )
+            .map_err(|e| Rejection::Proof(e.to_string()))?;
+        }
+        (None, _, None) if update.commitments.is_empty() => {}
+        _ => return Err(Rejection::Proof("a proof is missing or superfluous".into())),
+    }
+
+    let mut next = view.clone();
+    next.version += 1;
+    let mut public = out.fields.iter();
+    for (slot, x) in next.fields.iter_mut().zip(&abi.fields) {
+        if x.owner.is_none()
+            && let Some(v) = public.next()
+        {
+            *slot = *v;
+        }
+    }
+    next.commitments = private;
+    next.live.clone_from(&out.live);
+    next.signed.clone_from(&out.signed);
+    next.finished = out.finished;
+    let claimed = &update.state;
+    let mine = next.state(artifact);
+    if claimed.allocation != mine.allocation {
+        return Err(Rejection::Mismatch { what: "allocation" });
+    }
+    if claimed.is_final != mine.is_final {
+        return Err(Rejection::Mismatch { what: "final flag" });
+    }
+    if claimed.commitment != mine.commitment {
+        return Err(Rejection::Mismatch {
+            what: "state commitment",
+        });
+    }
+    let total: u128 = next.signed.iter().map(|a| u128::from(*a)).sum();
+    if total != u128::from(view.deposits) {
+        return Err(Rejection::Conservation {
+            expected: view.deposits,
+            got: total,
+        });
+    }
+    Ok(next)
+}
