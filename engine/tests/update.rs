@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use sotto_circuits::Opening;
 use sotto_contracts::abi::Value;
 use sotto_contracts::{Artifact, compile};
-use sotto_engine::channel::{ChannelView, Rejection, Update, propose, verify_update};
+use sotto_engine::channel::{
+    ChannelView, Rejection, Update, propose, prove_openings, verify_openings, verify_update,
+};
 use sotto_engine::sandbox::{LoadedModule, Sandbox, SandboxConfig};
 use sotto_engine::state::{ChannelParams, Signer, SigningKey, recover};
 
@@ -76,6 +78,16 @@ impl Channel {
             .flatten()
             .map(|(f, o)| (*f, o.commit()))
             .collect();
+        // Each owner proves its opening values in range; the others check.
+        let channel_id = params.channel_id();
+        for (owner, mine) in openings.iter().enumerate() {
+            if mine.is_empty() {
+                continue;
+            }
+            let proof = prove_openings(&artifact, channel_id, mine).unwrap();
+            let published: BTreeMap<u32, _> = mine.iter().map(|(f, o)| (*f, o.commit())).collect();
+            verify_openings(&artifact, channel_id, owner as u32, &published, &proof).unwrap();
+        }
         let view = ChannelView::open(params, &artifact, deposits, commitments);
         let dir = std::env::temp_dir().join(format!(
             "sotto-update-{contract}-{}-{:?}",
@@ -360,4 +372,26 @@ fn a_call_the_contract_refuses_is_rejected_with_its_reason() {
     u.args = vec![Value::U64(500)];
     assert!(matches!(ch.check(&u, bob), Err(Rejection::Execution(_))));
     assert!(ch.check(&honest, bob).is_ok());
+}
+
+#[test]
+fn opening_commitments_must_be_proven_by_their_owner() {
+    let (_, source) = sotto_contracts::library::LIBRARY[3];
+    let artifact = compile(source).unwrap().artifact;
+    let mut rng = rand::thread_rng();
+    let channel = [5u8; 32];
+    // The buyer's limit is field 2, the seller's floor field 3.
+    let mine: BTreeMap<u32, Opening> = [(2, Opening::random(800, &mut rng))].into();
+    let proof = prove_openings(&artifact, channel, &mine).unwrap();
+    let published: BTreeMap<u32, _> = mine.iter().map(|(f, o)| (*f, o.commit())).collect();
+    assert!(verify_openings(&artifact, channel, 0, &published, &proof).is_ok());
+    // Another commitment than the one proven.
+    let other: BTreeMap<u32, _> = [(2, Opening::random(800, &mut rng).commit())].into();
+    assert!(matches!(
+        verify_openings(&artifact, channel, 0, &other, &proof),
+        Err(Rejection::Proof(_))
+    ));
+    // Another channel, or a field the party does not own.
+    assert!(verify_openings(&artifact, [6u8; 32], 0, &published, &proof).is_err());
+    assert!(verify_openings(&artifact, channel, 1, &published, &proof).is_err());
 }

@@ -62,6 +62,8 @@ pub struct ChannelView {
 impl ChannelView {
     /// The view at version 0: initial fields from the ABI, each private
     /// field's opening commitment as its owner published it, the deposits.
+    /// Accept a party's commitments only with its [`verify_openings`] proof:
+    /// every later function treats them as proven in range.
     pub fn open(
         params: ChannelParams,
         artifact: &Artifact,
@@ -472,4 +474,85 @@ pub fn verify_update(
         });
     }
     Ok(next)
+}
+
+/// The program an owner proves when a channel opens: each of its private
+/// fields' opening values lies in range (`u64`) or is a boolean. Every later
+/// function declares a current private field value *proven*; this proof is
+/// what makes that declaration true for version 0.
+fn opening_program(
+    artifact: &Artifact,
+    fields: &[u32],
+) -> Result<sotto_circuits::Program, sotto_circuits::ProgramError> {
+    let abi = artifact.abi();
+    let mut b = sotto_circuits::ProgramBuilder::new();
+    for f in fields {
+        let field = abi.fields.get(*f as usize);
+        let var = b.var(field.map_or("?", |x| x.name.as_str()));
+        match field.map(|x| x.ty) {
+            Some(sotto_contracts::abi::ValueType::Bool) => b.boolean(var),
+            _ => b.range(var, sotto_circuits::RangeBits::B64),
+        };
+    }
+    b.build()
+}
+
+fn opening_context(channel_id: [u8; 32], artifact: &Artifact) -> ProofContext {
+    ProofContext {
+        contract_id: artifact.id(),
+        channel_id,
+        version: 0,
+        function: "(open)".into(),
+    }
+}
+
+/// Proves, for the channel's opening, that the owner's private field
+/// openings are in range (see [`opening_program`]).
+pub fn prove_openings(
+    artifact: &Artifact,
+    channel_id: [u8; 32],
+    openings: &BTreeMap<u32, Opening>,
+) -> Result<Proof, ProposeError> {
+    let fields: Vec<u32> = openings.keys().copied().collect();
+    let program = opening_program(artifact, &fields)
+        .map_err(|e| ProposeError::Prove(sotto_circuits::ProveError::from(e)))?;
+    let witness: Vec<Opening> = openings.values().cloned().collect();
+    Ok(sotto_circuits::prove(
+        &program,
+        &witness,
+        &[],
+        &opening_context(channel_id, artifact),
+    )?)
+}
+
+/// Verifies an owner's opening commitments (field index → commitment) and
+/// their range proof: every field must be private to `owner`.
+pub fn verify_openings(
+    artifact: &Artifact,
+    channel_id: [u8; 32],
+    owner: u32,
+    commitments: &BTreeMap<u32, Commitment>,
+    proof: &Proof,
+) -> Result<(), Rejection> {
+    let abi = artifact.abi();
+    if let Some(f) = commitments
+        .keys()
+        .find(|f| abi.fields.get(**f as usize).and_then(|x| x.owner) != Some(owner))
+    {
+        return Err(Rejection::Proof(format!(
+            "field #{f} is not a private field of party #{owner}"
+        )));
+    }
+    let fields: Vec<u32> = commitments.keys().copied().collect();
+    let program =
+        opening_program(artifact, &fields).map_err(|e| Rejection::Proof(e.to_string()))?;
+    let all: Vec<Commitment> = commitments.values().copied().collect();
+    verify(
+        &program,
+        &all,
+        &[],
+        &opening_context(channel_id, artifact),
+        proof,
+    )
+    .map_err(|e| Rejection::Proof(e.to_string()))
 }
