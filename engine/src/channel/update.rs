@@ -507,7 +507,7 @@ fn opening_context(channel_id: [u8; 32], artifact: &Artifact) -> ProofContext {
 }
 
 /// Proves, for the channel's opening, that the owner's private field
-/// openings are in range (see [`opening_program`]).
+/// openings are in range (`u64`) or booleans.
 pub fn prove_openings(
     artifact: &Artifact,
     channel_id: [u8; 32],
