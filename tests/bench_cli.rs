@@ -257,7 +257,7 @@ fn an_unknown_area_is_refused_with_the_choices() {
 
 #[test]
 fn areas_not_built_yet_say_so() {
-    for area in ["channel", "chain", "oracle"] {
+    for area in ["chain", "oracle"] {
         let output = sotto(&["bench", area, "--quick"]);
         assert_clean_failure(&output, &[&format!("area {area} is not built yet")]);
         assert_eq!(output.status.code(), Some(1));
@@ -312,4 +312,23 @@ fn contracts_reports_every_library_contract_and_its_fuel() {
     for r in fuel {
         assert!(r["fuel"].as_u64().unwrap() > 0, "{r}");
     }
+}
+
+#[test]
+fn channel_times_a_public_and_a_private_update() {
+    let output = sotto(&["bench", "channel", "--in-process", "--quick", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["update_payment", "update_negotiation"]);
+    for r in &rows {
+        assert!(r["median_ns"].as_u64().unwrap() > 0, "{r}");
+        assert!(r["per_s"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // A private update proves and verifies: it costs far more than a public one.
+    assert!(rows[1]["median_ns"].as_u64() > rows[0]["median_ns"].as_u64());
 }

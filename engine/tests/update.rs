@@ -10,186 +10,83 @@ use std::collections::BTreeMap;
 use sotto_circuits::Opening;
 use sotto_contracts::abi::Value;
 use sotto_contracts::{Artifact, compile};
-use sotto_engine::channel::{
-    ChannelView, Rejection, Update, propose, prove_openings, verify_openings, verify_update,
-};
+use sotto_engine::channel::local::LocalChannel;
+use sotto_engine::channel::{Rejection, Update, prove_openings, verify_openings, verify_update};
 use sotto_engine::sandbox::{LoadedModule, Sandbox, SandboxConfig};
-use sotto_engine::state::{ChannelParams, Signer, SigningKey, recover};
+use sotto_engine::state::SigningKey;
 
-/// One participant: its keys, its view, its private openings.
-struct Party {
-    signer: Signer,
-    view: ChannelView,
-    openings: BTreeMap<u32, Opening>,
-}
-
-struct Channel {
-    /// Each party's secret key bytes, so that tests can forge what a
-    /// dishonest party would sign.
-    secrets: Vec<[u8; 32]>,
+/// The library contract `name`, built, with a sandbox that loaded it.
+struct Built {
     sandbox: Sandbox,
     artifact: Artifact,
     module: LoadedModule,
-    parties: Vec<Party>,
 }
 
-impl Channel {
-    /// Opens a channel of `contract` with `deposits` and each private
-    /// field's opening value (by field name).
-    fn open(contract: &str, deposits: Vec<u64>, private: &[(&str, u64)]) -> Self {
-        let (_, source) = sotto_contracts::library::LIBRARY
-            .iter()
-            .find(|(n, _)| *n == contract)
-            .unwrap();
-        let artifact = compile(source).unwrap().artifact;
-        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
-        let module = sandbox.load_artifact(&artifact).unwrap();
-        let abi = artifact.abi();
-        let secrets: Vec<[u8; 32]> = (0..abi.parties.len())
-            .map(|i| [u8::try_from(i + 1).unwrap(); 32])
-            .collect();
-        let keys: Vec<SigningKey> = secrets
-            .iter()
-            .map(|s| SigningKey::from_bytes(s).unwrap())
-            .collect();
-        let params = ChannelParams {
-            participants: keys.iter().map(SigningKey::address).collect(),
-            nonce: 1,
-            challenge_period: 3600,
-            contract_id: artifact.id(),
-            asset: sotto_engine::state::Address([0; 20]),
-            adjudicator: sotto_engine::state::Address([0xad; 20]),
-            chain_id: 31337,
-        };
-        // Each owner commits to its private fields' opening values.
-        let mut rng = rand::thread_rng();
-        let mut openings: Vec<BTreeMap<u32, Opening>> = vec![BTreeMap::new(); keys.len()];
-        for (i, f) in abi.fields.iter().enumerate() {
-            if let Some(owner) = f.owner {
-                let value = private
-                    .iter()
-                    .find(|(n, _)| *n == f.name)
-                    .map_or(0, |(_, v)| *v);
-                openings[owner as usize].insert(i as u32, Opening::random(value, &mut rng));
-            }
-        }
-        let commitments: BTreeMap<u32, _> = openings
-            .iter()
-            .flatten()
-            .map(|(f, o)| (*f, o.commit()))
-            .collect();
-        // Each owner proves its opening values in range; the others check.
-        let channel_id = params.channel_id();
-        for (owner, mine) in openings.iter().enumerate() {
-            if mine.is_empty() {
-                continue;
-            }
-            let proof = prove_openings(&artifact, channel_id, mine).unwrap();
-            let published: BTreeMap<u32, _> = mine.iter().map(|(f, o)| (*f, o.commit())).collect();
-            verify_openings(&artifact, channel_id, owner as u32, &published, &proof).unwrap();
-        }
-        let view = ChannelView::open(params, &artifact, deposits, commitments);
-        let dir = std::env::temp_dir().join(format!(
-            "sotto-update-{contract}-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let parties = keys
-            .into_iter()
-            .zip(openings)
-            .enumerate()
-            .map(|(i, (key, openings))| Party {
-                signer: Signer::open(key, &dir.join(format!("signed-{i}"))).unwrap(),
-                view: view.clone(),
-                openings,
-            })
-            .collect();
-        Channel {
-            secrets,
-            sandbox,
-            artifact,
-            module,
-            parties,
-        }
+fn build(name: &str) -> Built {
+    let (_, source) = sotto_contracts::library::LIBRARY
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap();
+    let artifact = compile(source).unwrap().artifact;
+    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+    let module = sandbox.load_artifact(&artifact).unwrap();
+    Built {
+        sandbox,
+        artifact,
+        module,
     }
+}
 
-    fn caller(&self, function: &str) -> usize {
-        self.artifact.abi().function(function).unwrap().1.caller as usize
-    }
+/// Party `i`'s secret key bytes, so that tests can forge what a dishonest
+/// party would sign.
+fn secret(i: usize) -> [u8; 32] {
+    [u8::try_from(i + 1).unwrap(); 32]
+}
 
-    /// The caller proposes; returns the update and the proposer's next view.
-    fn propose(&mut self, function: &str, args: Vec<Value>) -> (Update, usize) {
-        let by = self.caller(function);
-        let p = &mut self.parties[by];
-        let proposal = propose(
-            &self.sandbox,
-            &self.module,
-            &self.artifact,
-            &p.view,
-            &p.openings,
-            &mut p.signer,
-            function,
-            args,
-            0,
-        )
-        .unwrap_or_else(|e| panic!("{function}: {e}"));
-        p.view = proposal.view;
-        p.openings = proposal.openings;
-        (proposal.update, by)
-    }
+fn open<'a>(b: &'a Built, deposits: Vec<u64>, private: &[(&str, u64)]) -> LocalChannel<'a> {
+    let keys = (0..deposits.len())
+        .map(|i| SigningKey::from_bytes(&secret(i)).unwrap())
+        .collect();
+    let dir = std::env::temp_dir().join(format!(
+        "sotto-update-{}-{}-{:?}",
+        b.artifact.abi().name,
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    LocalChannel::open(
+        &b.sandbox,
+        &b.module,
+        &b.artifact,
+        keys,
+        deposits,
+        private,
+        &dir,
+    )
+    .unwrap()
+}
 
-    /// Every other party verifies and countersigns; all views agree.
-    fn step(&mut self, function: &str, args: Vec<Value>) {
-        let before: Vec<ChannelView> = self.parties.iter().map(|p| p.view.clone()).collect();
-        let (update, by) = self.propose(function, args);
-        for (i, p) in self.parties.iter_mut().enumerate() {
-            if i == by {
-                continue;
-            }
-            let next = verify_update(
-                &self.sandbox,
-                &self.module,
-                &self.artifact,
-                &before[i],
-                &update,
-            )
-            .unwrap_or_else(|r| panic!("{function}: party {i} rejects: {r}"));
-            let counter = p.signer.sign(&update.state).unwrap();
-            assert_eq!(
-                recover(&update.state.digest(), &counter).unwrap(),
-                p.signer.address()
-            );
-            p.view = next;
-        }
-        let first = &self.parties[0].view;
-        for p in &self.parties[1..] {
-            assert_eq!(&p.view, first, "{function}: views diverge");
-        }
-    }
-
-    fn check(&self, update: &Update, receiver: usize) -> Result<ChannelView, Rejection> {
-        verify_update(
-            &self.sandbox,
-            &self.module,
-            &self.artifact,
-            &self.parties[receiver].view,
-            update,
-        )
+/// A whole step, after which every party's view is the same.
+fn step(ch: &mut LocalChannel<'_>, function: &str, args: Vec<Value>) {
+    ch.step(function, args).unwrap_or_else(|e| panic!("{e}"));
+    let first = &ch.parties[0].view;
+    for p in &ch.parties[1..] {
+        assert_eq!(&p.view, first, "{function}: views diverge");
     }
 }
 
 #[test]
 fn payment_runs_through_many_updates() {
-    let mut ch = Channel::open("payment", vec![1000, 1000], &[]);
+    let b = build("payment");
+    let mut ch = open(&b, vec![1000, 1000], &[]);
     for i in 0..60u64 {
         let (f, amount) = if i % 3 == 0 {
             ("pay_alice", 7)
         } else {
             ("pay_bob", 11)
         };
-        ch.step(f, vec![Value::U64(amount)]);
+        step(&mut ch, f, vec![Value::U64(amount)]);
     }
     let view = &ch.parties[0].view;
     assert_eq!(view.version, 60);
@@ -199,14 +96,15 @@ fn payment_runs_through_many_updates() {
 
 #[test]
 fn negotiation_proves_private_limits_without_revealing_them() {
-    let mut ch = Channel::open(
-        "negotiation",
+    let b = build("negotiation");
+    let mut ch = open(
+        &b,
         vec![1000, 100],
         &[("buyer_limit", 800), ("seller_floor", 600)],
     );
-    ch.step("propose", vec![Value::U64(700)]);
-    ch.step("raise_limit", vec![Value::U64(900)]);
-    ch.step("accept", vec![]);
+    step(&mut ch, "propose", vec![Value::U64(700)]);
+    step(&mut ch, "raise_limit", vec![Value::U64(900)]);
+    step(&mut ch, "accept", vec![]);
     let view = &ch.parties[0].view;
     assert!(view.finished);
     assert_eq!(view.signed, vec![300, 800]);
@@ -220,12 +118,13 @@ fn negotiation_proves_private_limits_without_revealing_them() {
 
 #[test]
 fn auction_bids_privately_and_reveals() {
-    let mut ch = Channel::open("auction", vec![0, 100, 100], &[]);
-    ch.step("bid_alice", vec![Value::U64(60)]);
-    ch.step("bid_bob", vec![Value::U64(70)]);
-    ch.step("open_alice", vec![]);
-    ch.step("open_bob", vec![]);
-    ch.step("settle", vec![]);
+    let b = build("auction");
+    let mut ch = open(&b, vec![0, 100, 100], &[]);
+    step(&mut ch, "bid_alice", vec![Value::U64(60)]);
+    step(&mut ch, "bid_bob", vec![Value::U64(70)]);
+    step(&mut ch, "open_alice", vec![]);
+    step(&mut ch, "open_bob", vec![]);
+    step(&mut ch, "settle", vec![]);
     let view = &ch.parties[0].view;
     assert_eq!(view.signed, vec![70, 100, 30]);
     assert_eq!(view.fields[5], Value::U64(70), "bob_open is public now");
@@ -233,17 +132,18 @@ fn auction_bids_privately_and_reveals() {
 
 #[test]
 fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
-    let mut ch = Channel::open(
-        "negotiation",
+    let b = build("negotiation");
+    let mut ch = open(
+        &b,
         vec![1000, 100],
         &[("buyer_limit", 800), ("seller_floor", 600)],
     );
     let buyer = 0;
     let before = ch.parties[buyer].view.clone();
-    let (honest, seller) = ch.propose("propose", vec![Value::U64(700)]);
+    let (honest, seller) = ch.propose("propose", vec![Value::U64(700)]).unwrap();
     // What a dishonest seller signs, bypassing its own double-sign guard.
-    let forge = |ch: &Channel, u: &mut Update| {
-        u.signature = SigningKey::from_bytes(&ch.secrets[seller])
+    let forge = |u: &mut Update| {
+        u.signature = SigningKey::from_bytes(&secret(seller))
             .unwrap()
             .sign(&u.state.digest());
     };
@@ -251,7 +151,7 @@ fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
     // Wrong version, and (below) a replay of an accepted update.
     let mut u = honest.clone();
     u.state.version = 5;
-    forge(&ch, &mut u);
+    forge(&mut u);
     assert!(matches!(
         ch.check(&u, buyer),
         Err(Rejection::Version {
@@ -277,7 +177,7 @@ fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
     // A state whose allocation creates money, signed by the seller.
     let mut u = honest.clone();
     u.state.allocation = vec![1000, 1000];
-    forge(&ch, &mut u);
+    forge(&mut u);
     assert!(matches!(
         ch.check(&u, buyer),
         Err(Rejection::Mismatch { what: "allocation" })
@@ -286,7 +186,7 @@ fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
     // A state claiming other contract fields than re-execution gives.
     let mut u = honest.clone();
     u.state.commitment[0] ^= 1;
-    forge(&ch, &mut u);
+    forge(&mut u);
     assert!(matches!(
         ch.check(&u, buyer),
         Err(Rejection::Mismatch {
@@ -299,18 +199,32 @@ fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
     u.args = vec![Value::U64(701)];
     assert!(matches!(ch.check(&u, buyer), Err(Rejection::Proof(_))));
 
-    // A proof for another context: the same statement at another version.
+    // A proof made for other commitments (another opening of the same
+    // statement).
     let mut u = honest.clone();
     let (other, _) = {
-        let mut twin = Channel::open(
-            "negotiation",
+        let mut twin = open(
+            &b,
             vec![1000, 100],
             &[("buyer_limit", 800), ("seller_floor", 600)],
         );
-        twin.propose("propose", vec![Value::U64(700)])
+        twin.propose("propose", vec![Value::U64(700)]).unwrap()
     };
     u.proof = other.proof.clone();
     assert!(matches!(ch.check(&u, buyer), Err(Rejection::Proof(_))));
+
+    // The honest proof in another channel's context: a view of a channel
+    // that differs only in its nonce, and the state re-addressed to it.
+    let mut elsewhere = ch.parties[buyer].view.clone();
+    elsewhere.params.nonce += 1;
+    elsewhere.channel_id = elsewhere.params.channel_id();
+    let mut u = honest.clone();
+    u.state.channel_id = elsewhere.channel_id;
+    forge(&mut u);
+    assert!(matches!(
+        verify_update(&b.sandbox, &b.module, &b.artifact, &elsewhere, &u),
+        Err(Rejection::Proof(_))
+    ));
 
     // Missing proof, tampered commitments.
     let mut u = honest.clone();
@@ -353,12 +267,13 @@ fn adversarial_updates_are_rejected_and_the_honest_party_goes_on() {
 
 #[test]
 fn a_call_the_contract_refuses_is_rejected_with_its_reason() {
-    let mut ch = Channel::open("payment", vec![100, 100], &[]);
-    let (honest, alice) = ch.propose("pay_bob", vec![Value::U64(5)]);
+    let b = build("payment");
+    let mut ch = open(&b, vec![100, 100], &[]);
+    let (honest, alice) = ch.propose("pay_bob", vec![Value::U64(5)]).unwrap();
     let bob = 1;
     let mut u = honest.clone();
     u.args = vec![Value::U64(0)];
-    u.signature = SigningKey::from_bytes(&ch.secrets[alice])
+    u.signature = SigningKey::from_bytes(&secret(alice))
         .unwrap()
         .sign(&u.state.digest());
     match ch.check(&u, bob) {

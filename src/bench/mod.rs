@@ -1,6 +1,6 @@
 //! `sotto bench AREA`: in-process benchmarks with readable, JSON, CSV and SVG output.
 //!
-//! Each area (today `proofs`, `contracts` and `sandbox`) is a module that measures its rows and
+//! Each area (today `proofs`, `contracts`, `sandbox` and `channel`) is a module that measures its rows and
 //! returns a [`Report`]; this module parses the options, checks output paths
 //! before any work starts, shows progress on stderr and writes the results.
 //! stdout carries only the results (a table, or one JSON array with `--json`),
@@ -10,6 +10,7 @@
 //! exists to produce the one table of figures published in
 //! `docs/benchmarks.md`, with baselines measured side by side in the same run.
 
+mod channel;
 mod contracts;
 pub(crate) mod library;
 mod measure;
@@ -43,6 +44,10 @@ pub(crate) struct BenchArgs {
     /// Also write the rows as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// channel: run every party in this process (the only mode until the
+    /// node lands; accepted so that scripts can say it).
+    #[arg(long)]
+    in_process: bool,
     /// Also draw the area's chart as SVG to FILE (proofs: cost against
     /// aggregation size; sandbox has no chart).
     #[arg(long, value_name = "FILE.svg")]
@@ -58,7 +63,7 @@ enum Area {
     Contracts,
     /// Instantiating and calling contract modules in the sandbox, and loading one.
     Sandbox,
-    /// Off-chain channel updates (not built yet).
+    /// Off-chain channel updates, every party in this process.
     Channel,
     /// On-chain anchoring (not built yet).
     Chain,
@@ -137,10 +142,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     let (measure, rows, chart): (Measure, usize, bool) = match args.area {
         Area::Proofs => (proofs::run, proofs::ROWS, true),
         Area::Contracts => (contracts::run, contracts::ROWS, false),
+        Area::Channel => (channel::run, channel::ROWS, false),
         Area::Sandbox => (sandbox::run, sandbox::ROWS, false),
         other => bail!(
-            "area {} is not built yet; the areas so far are `proofs`, `contracts` and \
-             `sandbox` (sotto bench proofs)",
+            "area {} is not built yet; the areas so far are `proofs`, `contracts`, \
+             `sandbox` and `channel` (sotto bench proofs)",
             other.name()
         ),
     };

@@ -5,6 +5,7 @@
 //! state machine around it (open, crossing proposals, timeouts, close,
 //! dispute) and its store are next.
 
+pub mod local;
 pub mod update;
 
 pub use update::{
