@@ -329,6 +329,12 @@ fn channel_times_a_public_and_a_private_update() {
         assert!(r["median_ns"].as_u64().unwrap() > 0, "{r}");
         assert!(r["per_s"].as_f64().unwrap() > 0.0, "{r}");
     }
-    // A private update proves and verifies: it costs far more than a public one.
-    assert!(rows[1]["median_ns"].as_u64() > rows[0]["median_ns"].as_u64());
+    // The verdicts on both targets reach stderr whatever they are (timings
+    // are never asserted in tests: they belong to the benchmark's figures).
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("update_payment: updates per second"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("update_negotiation median"), "{stderr}");
 }
