@@ -29,9 +29,10 @@ use sotto_contracts::Artifact;
 use sotto_contracts::abi::{Value, VarRole};
 use thiserror::Error;
 
-use crate::sandbox::owner::public_call;
+use crate::sandbox::owner::{from_word, public_call, public_values};
 use crate::sandbox::{
-    CallError, CallInput, LoadedModule, Mode, OwnerError, OwnerInput, Sandbox, encode_state,
+    CallError, CallInput, LoadedModule, Mode, ModuleAbi, OwnerError, OwnerInput, Sandbox,
+    StateError, encode_state,
 };
 use crate::state::{ChannelParams, Signature, Signer, State, recover, state_commitment};
 
@@ -40,13 +41,11 @@ use crate::state::{ChannelParams, Signature, Signer, State, recover, state_commi
 pub struct ChannelView {
     /// The channel's parameters.
     pub params: ChannelParams,
-    /// `params.channel_id()`.
-    pub channel_id: [u8; 32],
     /// The version of the latest state.
     pub version: u64,
-    /// Every public field's value, in ABI order (private fields hold their
-    /// type's zero here: their values are in the owner's openings).
-    pub fields: Vec<Value>,
+    /// The public fields' values, in ABI order: the canonical state layout
+    /// (private values live only in their owner's openings).
+    pub public: Vec<Value>,
     /// The commitment of each private field, by field index.
     pub commitments: BTreeMap<u32, Commitment>,
     /// The live allocation the contract continues from.
@@ -54,16 +53,17 @@ pub struct ChannelView {
     /// What the latest state pays (its signed allocation).
     pub signed: Vec<u64>,
     /// Total deposits: every allocation must add up to it.
-    pub deposits: u64,
+    pub deposits: u128,
     /// Whether the latest state is final.
     pub finished: bool,
 }
 
 impl ChannelView {
-    /// The view at version 0: initial fields from the ABI, each private
-    /// field's opening commitment as its owner published it, the deposits.
-    /// Accept a party's commitments only with its [`verify_openings`] proof:
-    /// every later function treats them as proven in range.
+    /// The view at version 0: initial public fields from the ABI, each
+    /// private field's opening commitment as its owner published it, the
+    /// deposits. Accept a party's commitments only with its
+    /// [`verify_openings`] proof: every later function treats them as proven
+    /// in range.
     pub fn open(
         params: ChannelParams,
         artifact: &Artifact,
@@ -71,47 +71,40 @@ impl ChannelView {
         commitments: BTreeMap<u32, Commitment>,
     ) -> Self {
         let abi = artifact.abi();
-        let fields = abi
-            .fields
-            .iter()
-            .map(|f| {
-                if f.owner.is_some() {
-                    f.ty.zero()
-                } else {
-                    f.init
-                }
-            })
-            .collect();
+        let initial: Vec<Value> = abi.fields.iter().map(|f| f.init).collect();
         ChannelView {
-            channel_id: params.channel_id(),
             params,
             version: 0,
-            fields,
+            public: public_values(abi, &initial),
             commitments,
             signed: deposits.clone(),
-            deposits: deposits.iter().sum(),
+            deposits: deposits.iter().map(|d| u128::from(*d)).sum(),
             live: deposits,
             finished: false,
         }
     }
 
-    /// The signed [`State`] this view stands for.
-    pub fn state(&self, artifact: &Artifact) -> State {
-        let abi = artifact.abi();
-        let public: Vec<Value> = abi
-            .fields
-            .iter()
-            .zip(&self.fields)
-            .filter(|(f, _)| f.owner.is_none())
-            .map(|(_, v)| *v)
-            .collect();
-        State {
-            channel_id: self.channel_id,
+    /// `params.channel_id()`.
+    pub fn channel_id(&self) -> [u8; 32] {
+        self.params.channel_id()
+    }
+
+    /// The signed [`State`] this view stands for; `abi` is the loaded
+    /// module's (it fixes the public state layout).
+    pub fn state(&self, abi: &ModuleAbi) -> Result<State, StateError> {
+        let private: Vec<Commitment> = self.commitments.values().copied().collect();
+        Ok(State {
+            channel_id: self.channel_id(),
             version: self.version,
-            commitment: commitment_of(artifact, &public, &self.commitments),
+            commitment: state_commitment(&encode_state(abi, &self.public)?, &private),
             allocation: self.signed.clone(),
             is_final: self.finished,
-        }
+        })
+    }
+
+    /// The next version, or `None` after `u64::MAX` updates.
+    fn next_version(&self) -> Option<u64> {
+        self.version.checked_add(1)
     }
 }
 
@@ -161,9 +154,16 @@ pub enum ProposeError {
     /// The signer refused (a different state for this version was signed).
     #[error(transparent)]
     Sign(#[from] crate::state::SignError),
-    /// The caller's opening of a private field is missing.
-    #[error("no opening for private field #{0}")]
+    /// The caller's opening of a private field is missing, or holds no
+    /// value of the field's type.
+    #[error("no usable opening for private field #{0}")]
     MissingOpening(u32),
+    /// The channel has used every version.
+    #[error("the channel has used every version; close it")]
+    Exhausted,
+    /// The new public state does not encode (a module that broke its ABI).
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// Why a counterparty refuses an update. The channel stays on its latest
@@ -172,10 +172,10 @@ pub enum ProposeError {
 #[non_exhaustive]
 pub enum Rejection {
     /// Not the next version.
-    #[error("version {got}, expected {expected}")]
+    #[error("version {got}, expected {expected:?}")]
     Version {
-        /// The version the view expects.
-        expected: u64,
+        /// The version the view expects (`None`: every version is used).
+        expected: Option<u64>,
         /// The version offered.
         got: u64,
     },
@@ -215,32 +215,17 @@ pub enum Rejection {
     #[error("the allocation adds up to {got}, the deposits to {expected}")]
     Conservation {
         /// The deposits.
-        expected: u64,
+        expected: u128,
         /// The allocation's total.
         got: u128,
     },
 }
 
-fn commitment_of(
-    artifact: &Artifact,
-    public: &[Value],
-    commitments: &BTreeMap<u32, Commitment>,
-) -> [u8; 32] {
-    let abi = artifact.abi();
-    let state_abi = crate::sandbox::ModuleAbi::from_contract(abi, artifact.programs());
-    let bytes = state_abi
-        .ok()
-        .and_then(|m| encode_state(&m, public).ok())
-        .unwrap_or_default();
-    let private: Vec<Commitment> = commitments.values().copied().collect();
-    state_commitment(&bytes, &private)
-}
-
-fn context(view: &ChannelView, artifact: &Artifact, function: &str) -> ProofContext {
+fn context(view: &ChannelView, artifact: &Artifact, version: u64, function: &str) -> ProofContext {
     ProofContext {
         contract_id: artifact.id(),
-        channel_id: view.channel_id,
-        version: view.version + 1,
+        channel_id: view.channel_id(),
+        version,
         function: function.to_owned(),
     }
 }
@@ -261,14 +246,21 @@ pub fn propose(
     now: u64,
 ) -> Result<Proposal, ProposeError> {
     let abi = artifact.abi();
-    let mut fields = view.fields.clone();
-    for (f, o) in openings {
-        if let Some(slot) = fields.get_mut(*f as usize) {
-            *slot = match abi.fields.get(*f as usize).map(|x| x.ty) {
-                Some(sotto_contracts::abi::ValueType::Bool) => Value::Bool(o.value() == 1),
-                _ => Value::U64(o.value()),
-            };
-        }
+    let version = view.next_version().ok_or(ProposeError::Exhausted)?;
+    // Every field as the caller knows it: public values, its own openings,
+    // and zero for other parties' private fields (a function reads only
+    // its caller's).
+    let mut public = view.public.iter();
+    let mut fields = Vec::with_capacity(abi.fields.len());
+    for (i, x) in abi.fields.iter().enumerate() {
+        let opening = u32::try_from(i).ok().and_then(|i| openings.get(&i));
+        fields.push(match (x.owner, opening) {
+            (None, _) => public.next().copied().unwrap_or_else(|| x.ty.zero()),
+            (Some(_), Some(o)) => from_word(o.value(), x.ty, abi.parties.len()).ok_or(
+                ProposeError::MissingOpening(u32::try_from(i).unwrap_or(u32::MAX)),
+            )?,
+            (Some(_), None) => x.ty.zero(),
+        });
     }
     let input = OwnerInput {
         fields,
@@ -311,22 +303,19 @@ pub fn propose(
             program,
             &witness,
             &w.public_inputs,
-            &context(view, artifact, function),
+            &context(view, artifact, version, function),
         )?);
     }
-    let mut next = view.clone();
-    next.version += 1;
-    next.fields = out
-        .fields
-        .iter()
-        .zip(&abi.fields)
-        .map(|(v, x)| if x.owner.is_some() { x.ty.zero() } else { *v })
-        .collect();
-    next.commitments = private;
-    next.live.clone_from(&out.public.live);
-    next.signed.clone_from(&out.public.signed);
-    next.finished = out.public.finished;
-    let state = next.state(artifact);
+    let next = ChannelView {
+        version,
+        public: out.public.fields.clone(),
+        commitments: private,
+        live: out.public.live.clone(),
+        signed: out.public.signed.clone(),
+        finished: out.public.finished,
+        ..view.clone()
+    };
+    let state = next.state(module.abi())?;
     let signature = signer.sign(&state)?;
     Ok(Proposal {
         update: Update {
@@ -353,13 +342,15 @@ pub fn verify_update(
     update: &Update,
 ) -> Result<ChannelView, Rejection> {
     let abi = artifact.abi();
-    if update.state.version != view.version + 1 {
+    let version = view.next_version();
+    if Some(update.state.version) != version {
         return Err(Rejection::Version {
-            expected: view.version + 1,
+            expected: version,
             got: update.state.version,
         });
     }
-    if update.state.channel_id != view.channel_id {
+    let version = update.state.version;
+    if update.state.channel_id != view.channel_id() {
         return Err(Rejection::Channel);
     }
     let Some((_, f)) = abi.function(&update.function) else {
@@ -372,19 +363,12 @@ pub fn verify_update(
             expected: abi.parties[f.caller as usize].clone(),
         });
     }
-    let public_fields: Vec<Value> = abi
-        .fields
-        .iter()
-        .zip(&view.fields)
-        .filter(|(x, _)| x.owner.is_none())
-        .map(|(_, v)| *v)
-        .collect();
     let out = sandbox
         .call(
             module,
             &update.function,
             CallInput {
-                fields: public_fields,
+                fields: view.public.clone(),
                 args: update.args.clone(),
                 allocation: view.live.clone(),
                 now: update.now,
@@ -430,7 +414,7 @@ pub fn verify_update(
                 program,
                 &all,
                 &out.public_inputs,
-                &context(view, artifact, &update.function),
+                &context(view, artifact, version, &update.function),
                 proof,
             )
             .map_err(|e| Rejection::Proof(e.to_string()))?;
@@ -439,22 +423,19 @@ pub fn verify_update(
         _ => return Err(Rejection::Proof("a proof is missing or superfluous".into())),
     }
 
-    let mut next = view.clone();
-    next.version += 1;
-    let mut public = out.fields.iter();
-    for (slot, x) in next.fields.iter_mut().zip(&abi.fields) {
-        if x.owner.is_none()
-            && let Some(v) = public.next()
-        {
-            *slot = *v;
-        }
-    }
-    next.commitments = private;
-    next.live.clone_from(&out.live);
-    next.signed.clone_from(&out.signed);
-    next.finished = out.finished;
+    let next = ChannelView {
+        version,
+        public: out.fields,
+        commitments: private,
+        live: out.live,
+        signed: out.signed,
+        finished: out.finished,
+        ..view.clone()
+    };
     let claimed = &update.state;
-    let mine = next.state(artifact);
+    let mine = next.state(module.abi()).map_err(|_| Rejection::Mismatch {
+        what: "public state encoding",
+    })?;
     if claimed.allocation != mine.allocation {
         return Err(Rejection::Mismatch { what: "allocation" });
     }
@@ -467,7 +448,7 @@ pub fn verify_update(
         });
     }
     let total: u128 = next.signed.iter().map(|a| u128::from(*a)).sum();
-    if total != u128::from(view.deposits) {
+    if total != view.deposits {
         return Err(Rejection::Conservation {
             expected: view.deposits,
             got: total,
