@@ -105,3 +105,83 @@ pub fn program(data: &[u8]) {
         }
     }
 }
+
+/// Helpers the stable fuzz-body tests of every crate share: the replayable
+/// seed, the committed corpus, and byte mutations.
+pub mod harness {
+    use std::path::{Path, PathBuf};
+
+    use rand::rngs::StdRng;
+    use rand::{Rng as _, SeedableRng as _};
+
+    /// The seed of a randomised test: `SOTTO_TEST_SEED` if set (to replay a
+    /// run), a fresh one otherwise; printed either way.
+    pub fn seed() -> u64 {
+        let seed = std::env::var("SOTTO_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        println!("SOTTO_TEST_SEED={seed}");
+        seed
+    }
+
+    /// `fuzz/corpus/TARGET` in the repository.
+    pub fn corpus_dir(target: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/corpus")
+            .join(target)
+    }
+
+    /// Every file of `fuzz/corpus/TARGET`, sorted. Test support: panics with
+    /// the path if the corpus is missing or empty.
+    pub fn corpus(target: &str) -> Vec<Vec<u8>> {
+        let dir = corpus_dir(target);
+        let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+            .map(|entry| {
+                entry
+                    .and_then(|e| std::fs::read(e.path()))
+                    .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+            })
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "corpus {target} is empty");
+        files
+    }
+
+    /// `input` with one random edit: a flipped bit, a replaced byte, a
+    /// truncation, or random bytes appended.
+    pub fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
+        let mut out = input.to_vec();
+        match rng.gen_range(0..4) {
+            0 if !out.is_empty() => {
+                let i = rng.gen_range(0..out.len());
+                out[i] ^= 1 << rng.gen_range(0..8);
+            }
+            1 if !out.is_empty() => {
+                let i = rng.gen_range(0..out.len());
+                out[i] = rng.r#gen();
+            }
+            2 => out.truncate(rng.gen_range(0..=out.len())),
+            _ => out.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
+        }
+        out
+    }
+
+    /// Runs a fuzz body the way a stable test does: over every corpus file,
+    /// then `rounds` times over a mutated corpus file and over up to
+    /// `max_len` random bytes, seeded by [`seed`].
+    pub fn exercise(target: &str, body: impl Fn(&[u8]), rounds: usize, max_len: usize) {
+        let mut rng = StdRng::seed_from_u64(seed());
+        let seeds = corpus(target);
+        for input in &seeds {
+            body(input);
+        }
+        for _ in 0..rounds {
+            let base = &seeds[rng.gen_range(0..seeds.len())];
+            body(&mutate(&mut rng, base));
+            let len = rng.gen_range(0..max_len);
+            body(&(0..len).map(|_| rng.r#gen()).collect::<Vec<u8>>());
+        }
+    }
+}

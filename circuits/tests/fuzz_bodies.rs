@@ -8,59 +8,7 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sotto_circuits::fuzzing;
-
-fn seed() -> u64 {
-    let seed = std::env::var("SOTTO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    println!("SOTTO_TEST_SEED={seed}");
-    seed
-}
-
-fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "corpus {target} is empty");
-    files
-}
-
-fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
-    let mut out = input.to_vec();
-    match rng.gen_range(0..4) {
-        0 if !out.is_empty() => {
-            let i = rng.gen_range(0..out.len());
-            out[i] ^= 1 << rng.gen_range(0..8);
-        }
-        1 if !out.is_empty() => {
-            let i = rng.gen_range(0..out.len());
-            out[i] = rng.r#gen();
-        }
-        2 => out.truncate(rng.gen_range(0..=out.len())),
-        _ => out.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
-    }
-    out
-}
-
-fn run(target: &str, body: fn(&[u8]), rounds: usize) {
-    let mut rng = StdRng::seed_from_u64(seed());
-    let seeds = corpus(target);
-    for input in &seeds {
-        body(input);
-    }
-    for _ in 0..rounds {
-        let base = &seeds[rng.gen_range(0..seeds.len())];
-        body(&mutate(&mut rng, base));
-        let len = rng.gen_range(0..300);
-        body(&(0..len).map(|_| rng.r#gen()).collect::<Vec<u8>>());
-    }
-}
+use sotto_circuits::fuzzing::harness::exercise;
 
 /// `SOTTO_WRITE_CORPUS=1` (re)writes the seed corpus: sample programs, and
 /// sample proofs in raw mode (`0` prefix) plus the empty edit (`1`).
@@ -104,7 +52,7 @@ fn proof_target_over_corpus_and_mutations() {
     if std::env::var_os("SOTTO_WRITE_CORPUS").is_some() {
         write_corpus();
     }
-    run("proof", fuzzing::proof, 1500);
+    exercise("proof", fuzzing::proof, 1500, 300);
 }
 
 #[test]
@@ -120,5 +68,5 @@ fn the_fixture_verifies_so_the_forgery_oracle_is_live() {
 
 #[test]
 fn program_target_over_corpus_and_mutations() {
-    run("program", fuzzing::program, 3000);
+    exercise("program", fuzzing::program, 3000, 300);
 }

@@ -319,13 +319,8 @@ fn errors_of_earlier_stages_stop_the_build() {
 /// the only refusals allowed are the compiler's documented limits.
 #[test]
 fn generated_contracts_compile() {
-    for seed in std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fuzz/corpus/compile"
-    ))
-    .unwrap()
-    {
-        sotto_contracts::fuzzing::compile(&std::fs::read(seed.unwrap().path()).unwrap());
+    for input in sotto_circuits::fuzzing::harness::corpus("compile") {
+        sotto_contracts::fuzzing::compile(&input);
     }
     use rand::{RngCore as _, SeedableRng as _};
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5077_0c0d);

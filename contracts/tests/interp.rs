@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest as _, Sha256};
 use sha3::Keccak256;
+use sotto_circuits::fuzzing::harness::seed;
 use sotto_contracts::abi::{Value, ValueType};
 use sotto_contracts::check::check;
 use sotto_contracts::interp::{self, Failure, Input, InputError, Output};
@@ -1044,15 +1045,6 @@ fn trees_the_checker_refuses_fail_instead_of_panicking() {
 }
 
 // --- Random inputs to every library function ---------------------------------
-
-fn seed() -> u64 {
-    let seed = std::env::var("SOTTO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    println!("SOTTO_TEST_SEED={seed}");
-    seed
-}
 
 fn random_u64(rng: &mut StdRng) -> u64 {
     match rng.gen_range(0..6) {

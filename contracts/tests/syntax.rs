@@ -16,6 +16,7 @@ use expect_test::{Expect, expect};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use sotto_circuits::fuzzing::harness::{corpus, seed};
 use sotto_contracts::fuzzing;
 use sotto_contracts::render;
 use sotto_contracts::syntax::ast::{
@@ -2360,15 +2361,6 @@ fn deep_nesting_fits_a_small_stack() {
 
 // --- Randomised: the fuzz body over generated and mutated inputs -----------
 
-fn seed() -> u64 {
-    let seed = std::env::var("SOTTO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    println!("SOTTO_TEST_SEED={seed}");
-    seed
-}
-
 const NAMES: [&str; 8] = ["a", "b", "x", "_y", "z9", "sha256", "balance", "owner_2"];
 
 /// A token of the language, or a near miss, as text.
@@ -2463,13 +2455,9 @@ fn fuzz_body_over_random_inputs() {
 
 #[test]
 fn fuzz_body_over_the_seed_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/parse");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        fuzzing::parse(&std::fs::read(entry.unwrap().path()).unwrap());
-        n += 1;
+    for input in corpus("parse") {
+        fuzzing::parse(&input);
     }
-    assert!(n > 0, "the parse corpus is empty");
 }
 
 // --- Randomised: generated trees print and parse back ------------------------

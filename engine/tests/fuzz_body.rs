@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sotto_circuits::fuzzing::harness::{corpus_dir, exercise};
 use sotto_engine::fuzzing;
 use sotto_engine::sandbox::{CallError, CallInput, Mode, Value, import_names};
 
@@ -27,47 +28,6 @@ const CALL_F: &str = r#"(module
     (call $hash (i32.const 1) (i32.const 0) (i32.const 32) (i32.const 32))
     (call $field_set_bytes (i32.const 4) (i32.const 32))
     (call $public_input (i32.const 1) (i64.load (i32.const 32)))))"#;
-
-fn seed() -> u64 {
-    let seed = std::env::var("SOTTO_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(rand::random);
-    println!("SOTTO_TEST_SEED={seed}");
-    seed
-}
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/sandbox")
-}
-
-fn corpus() -> Vec<Vec<u8>> {
-    let dir = corpus_dir();
-    let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "corpus sandbox is empty");
-    files
-}
-
-fn mutate(rng: &mut StdRng, input: &[u8]) -> Vec<u8> {
-    let mut out = input.to_vec();
-    match rng.gen_range(0..4) {
-        0 if !out.is_empty() => {
-            let i = rng.gen_range(0..out.len());
-            out[i] ^= 1 << rng.gen_range(0..8);
-        }
-        1 if !out.is_empty() => {
-            let i = rng.gen_range(0..out.len());
-            out[i] = rng.r#gen();
-        }
-        2 => out.truncate(rng.gen_range(0..=out.len())),
-        _ => out.extend((0..rng.gen_range(1..40)).map(|_| rng.r#gen::<u8>())),
-    }
-    out
-}
 
 /// `wat`'s output for `src` without its `name` section (wat appends one
 /// when the text names functions; it carries nothing the sandbox reads).
@@ -99,7 +59,7 @@ fn wasm_without_names(src: &str) -> Vec<u8> {
 }
 
 fn write_corpus() {
-    let dir = corpus_dir();
+    let dir = corpus_dir("sandbox");
     std::fs::create_dir_all(&dir).unwrap();
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
     write("payment.wasm", &wat::parse_str(PAYMENT).unwrap());
@@ -117,17 +77,7 @@ fn sandbox_target_over_corpus_and_mutations() {
     if std::env::var_os("SOTTO_WRITE_CORPUS").is_some() {
         write_corpus();
     }
-    let mut rng = StdRng::seed_from_u64(seed());
-    let seeds = corpus();
-    for input in &seeds {
-        fuzzing::sandbox(input);
-    }
-    for _ in 0..1000 {
-        let base = &seeds[rng.gen_range(0..seeds.len())];
-        fuzzing::sandbox(&mutate(&mut rng, base));
-        let len = rng.gen_range(0..2000);
-        fuzzing::sandbox(&(0..len).map(|_| rng.r#gen()).collect::<Vec<u8>>());
-    }
+    exercise("sandbox", fuzzing::sandbox, 1000, 2000);
 }
 
 #[test]
