@@ -87,10 +87,11 @@ pub fn fixture() -> &'static Fixture {
     })
 }
 
-/// Fields of the fuzzed contract and of the payment contract, as in
-/// `engine/tests/sandbox.rs`: 0 counter (`u64`), 1 flag (`bool`), 2 secret
-/// (private `u64`), 3 owner (`party`), 4 digest (`bytes32`).
-fn fields() -> Vec<FieldAbi> {
+/// The fields every test module (`engine/tests/modules/*.wat`, the fuzzed
+/// modules, `sotto bench sandbox`'s hand-written modules) is written
+/// against: 0 counter (`u64`), 1 flag (`bool`), 2 secret (private `u64`),
+/// 3 owner (`party`), 4 digest (`bytes32`).
+pub fn test_fields() -> Vec<FieldAbi> {
     [
         (ValueType::U64, false),
         (ValueType::Bool, false),
@@ -103,52 +104,27 @@ fn fields() -> Vec<FieldAbi> {
     .collect()
 }
 
-/// The ABI of every fuzzed module: two parties, the fields above, one
-/// function `f(u64, party, bytes32)` with two public inputs, and small
-/// budgets ([`FUZZ_FUEL`], [`FUZZ_MEMORY_PAGES`]).
-pub fn fuzz_abi() -> ModuleAbi {
+/// An ABI with [`test_fields`], two parties, `functions` as (name, public
+/// argument types, public input count), and `budgets`.
+pub fn test_abi(functions: &[(&str, &[ValueType], u32)], budgets: Budgets) -> ModuleAbi {
     ModuleAbi {
         parties: 2,
-        fields: fields(),
-        functions: vec![FunctionAbi {
-            name: "f".to_owned(),
-            args: vec![ValueType::U64, ValueType::Party, ValueType::Bytes32],
-            public_inputs: 2,
-        }],
-        budgets: Budgets {
-            fuel_per_call: FUZZ_FUEL,
-            memory_pages: FUZZ_MEMORY_PAGES,
-        },
+        fields: test_fields(),
+        functions: functions
+            .iter()
+            .map(|(name, args, public_inputs)| FunctionAbi {
+                name: (*name).to_owned(),
+                args: args.to_vec(),
+                public_inputs: *public_inputs,
+            })
+            .collect(),
+        budgets,
     }
 }
 
-/// The ABI of `engine/tests/modules/payment.wat`: `payment(u64, party)` with
-/// one public input, and `settle()`.
-pub fn payment_abi() -> ModuleAbi {
-    ModuleAbi {
-        parties: 2,
-        fields: fields(),
-        functions: vec![
-            FunctionAbi {
-                name: "payment".to_owned(),
-                args: vec![ValueType::U64, ValueType::Party],
-                public_inputs: 1,
-            },
-            FunctionAbi {
-                name: "settle".to_owned(),
-                args: vec![],
-                public_inputs: 0,
-            },
-        ],
-        budgets: Budgets {
-            fuel_per_call: 1_000_000,
-            memory_pages: 4,
-        },
-    }
-}
-
-/// The known-good call: party 0 pays 30 to party 1 out of `[100, 50]`.
-pub fn payment_input() -> CallInput {
+/// A call on [`test_fields`] valued counter 10, flag false, owner party 0,
+/// digest zero; allocation `[100, 50]`; time 1234.
+pub fn test_input(args: Vec<Value>, mode: Mode) -> CallInput {
     CallInput {
         fields: vec![
             Value::U64(10),
@@ -156,11 +132,48 @@ pub fn payment_input() -> CallInput {
             Value::Party(0),
             Value::Bytes32([0; 32]),
         ],
-        args: vec![Value::U64(30), Value::Party(1)],
+        args,
         allocation: vec![100, 50],
         now: 1234,
-        mode: Mode::Public,
+        mode,
     }
+}
+
+/// The ABI of every fuzzed module: one function `f(u64, party, bytes32)`
+/// with two public inputs, and small budgets ([`FUZZ_FUEL`],
+/// [`FUZZ_MEMORY_PAGES`]).
+pub fn fuzz_abi() -> ModuleAbi {
+    test_abi(
+        &[(
+            "f",
+            &[ValueType::U64, ValueType::Party, ValueType::Bytes32],
+            2,
+        )],
+        Budgets {
+            fuel_per_call: FUZZ_FUEL,
+            memory_pages: FUZZ_MEMORY_PAGES,
+        },
+    )
+}
+
+/// The ABI of `engine/tests/modules/payment.wat`: `payment(u64, party)` with
+/// one public input, and `settle()`.
+pub fn payment_abi() -> ModuleAbi {
+    test_abi(
+        &[
+            ("payment", &[ValueType::U64, ValueType::Party], 1),
+            ("settle", &[], 0),
+        ],
+        Budgets {
+            fuel_per_call: 1_000_000,
+            memory_pages: 4,
+        },
+    )
+}
+
+/// The known-good call: party 0 pays 30 to party 1 out of `[100, 50]`.
+pub fn payment_input() -> CallInput {
+    test_input(vec![Value::U64(30), Value::Party(1)], Mode::Public)
 }
 
 /// `engine/tests/modules/payment.wat`, encoded here because the library
@@ -498,18 +511,10 @@ fn knobs(u: &mut Unstructured<'_>) -> arbitrary::Result<(Shape, bool, CallInput,
 
 /// The input for modules that come from raw bytes.
 fn default_input() -> CallInput {
-    CallInput {
-        fields: vec![
-            Value::U64(10),
-            Value::Bool(false),
-            Value::Party(0),
-            Value::Bytes32([0; 32]),
-        ],
-        args: vec![Value::U64(7), Value::Party(1), Value::Bytes32([1; 32])],
-        allocation: vec![100, 50],
-        now: 1234,
-        mode: Mode::Public,
-    }
+    test_input(
+        vec![Value::U64(7), Value::Party(1), Value::Bytes32([1; 32])],
+        Mode::Public,
+    )
 }
 
 /// Calls `f` (and its witness part when `private` is given) twice each and

@@ -55,18 +55,7 @@ impl Drop for TempDir {
 }
 
 fn input(args: Vec<Value>, mode: Mode) -> CallInput {
-    CallInput {
-        fields: vec![
-            Value::U64(10),
-            Value::Bool(false),
-            Value::Party(0),
-            Value::Bytes32([0; 32]),
-        ],
-        args,
-        allocation: vec![100, 50],
-        now: 1234,
-        mode,
-    }
+    sotto_engine::fuzzing::test_input(args, mode)
 }
 
 /// One contract and the calls that exercise it.

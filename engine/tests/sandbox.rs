@@ -20,24 +20,8 @@ use sotto_engine::sandbox::{
 mod common;
 use common::{FUEL, HASH, PAGES, PAYMENT, SPIN, WITNESS, abi, wasm};
 
-/// Public field values before every test call.
-fn start_fields() -> Vec<Value> {
-    vec![
-        Value::U64(10),
-        Value::Bool(false),
-        Value::Party(0),
-        Value::Bytes32([0; 32]),
-    ]
-}
-
 fn input(args: Vec<Value>) -> CallInput {
-    CallInput {
-        fields: start_fields(),
-        args,
-        allocation: vec![100, 50],
-        now: 1234,
-        mode: Mode::Public,
-    }
+    sotto_engine::fuzzing::test_input(args, Mode::Public)
 }
 
 fn payment_abi() -> ModuleAbi {

@@ -8,7 +8,7 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 #![allow(clippy::unwrap_used, reason = "a test fails loudly on a bad fixture")]
 
-use sotto_engine::sandbox::{Budgets, FieldAbi, FunctionAbi, ModuleAbi, ValueType};
+use sotto_engine::sandbox::{Budgets, ModuleAbi, ValueType};
 
 pub(crate) const PAYMENT: &str = include_str!("../modules/payment.wat");
 pub(crate) const HASH: &str = include_str!("../modules/hash.wat");
@@ -25,38 +25,14 @@ pub(crate) fn wasm(src: &str) -> Vec<u8> {
     wat::parse_str(src).unwrap()
 }
 
-/// The fields every test module is written against.
-pub(crate) fn fields() -> Vec<FieldAbi> {
-    use ValueType::*;
-    [
-        (U64, false),
-        (Bool, false),
-        (U64, true),
-        (Party, false),
-        (Bytes32, false),
-    ]
-    .into_iter()
-    .map(|(ty, private)| FieldAbi { ty, private })
-    .collect()
-}
-
-/// An ABI with those fields, two parties, the test budgets and `functions`
-/// as (name, public argument types, public input count).
+/// An ABI with the test fields, two parties, the test budgets and
+/// `functions` as (name, public argument types, public input count).
 pub(crate) fn abi(functions: &[(&str, &[ValueType], u32)]) -> ModuleAbi {
-    ModuleAbi {
-        parties: 2,
-        fields: fields(),
-        functions: functions
-            .iter()
-            .map(|(name, args, public_inputs)| FunctionAbi {
-                name: (*name).to_owned(),
-                args: args.to_vec(),
-                public_inputs: *public_inputs,
-            })
-            .collect(),
-        budgets: Budgets {
+    sotto_engine::fuzzing::test_abi(
+        functions,
+        Budgets {
             fuel_per_call: FUEL,
             memory_pages: PAGES,
         },
-    }
+    )
 }

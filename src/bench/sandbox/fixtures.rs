@@ -18,9 +18,10 @@
 //! benchmark never times a call that fails.
 
 use anyhow::{Context, Result, ensure};
+use sotto_engine::fuzzing::{test_abi, test_input};
 use sotto_engine::sandbox::{
-    Budgets, CallInput, FieldAbi, FunctionAbi, LoadedModule, Mode, ModuleAbi, Sandbox,
-    SandboxConfig, Value, ValueType,
+    Budgets, CallInput, FunctionAbi, LoadedModule, Mode, ModuleAbi, Sandbox, SandboxConfig, Value,
+    ValueType,
 };
 
 const PAYMENT: &str = include_str!("../../../engine/tests/modules/payment.wat");
@@ -71,7 +72,11 @@ impl Fixtures {
         let trivial_abi = ModuleAbi {
             parties: 1,
             fields: vec![],
-            functions: vec![function("noop", &[], 0)],
+            functions: vec![FunctionAbi {
+                name: "noop".into(),
+                args: vec![],
+                public_inputs: 0,
+            }],
             budgets: Budgets {
                 fuel_per_call: FUEL,
                 memory_pages: 1,
@@ -95,9 +100,9 @@ impl Fixtures {
             input: noop_input,
         };
 
-        let payment_abi = contract_abi(vec![
-            function("payment", &[ValueType::U64, ValueType::Party], 1),
-            function("settle", &[], 0),
+        let payment_abi = contract_abi(&[
+            ("payment", &[ValueType::U64, ValueType::Party], 1),
+            ("settle", &[], 0),
         ]);
         let payment_wasm = wat::parse_str(PAYMENT).context("payment.wat")?;
         let payment = Call {
@@ -108,10 +113,10 @@ impl Fixtures {
             input: contract_input(vec![Value::U64(30), Value::Party(1)]),
         };
 
-        let hash_abi = contract_abi(vec![
-            function("sha", &[ValueType::Bytes32], 0),
-            function("keccak", &[], 0),
-            function("rehash", &[], 0),
+        let hash_abi = contract_abi(&[
+            ("sha", &[ValueType::Bytes32], 0),
+            ("keccak", &[], 0),
+            ("rehash", &[], 0),
         ]);
         let hash = Call {
             module: load(&sandbox, "hash", HASH, &hash_abi)?,
@@ -167,52 +172,20 @@ impl Fixtures {
     }
 }
 
-fn function(name: &str, args: &[ValueType], public_inputs: u32) -> FunctionAbi {
-    FunctionAbi {
-        name: name.to_owned(),
-        args: args.to_vec(),
-        public_inputs,
-    }
-}
-
-/// The ABI of the sandbox tests' modules: two parties; fields 0 counter
-/// (`u64`), 1 flag (`bool`), 2 secret (private `u64`), 3 owner (`party`),
-/// 4 digest (`bytes32`); four pages of memory.
-fn contract_abi(functions: Vec<FunctionAbi>) -> ModuleAbi {
-    let fields = [
-        (ValueType::U64, false),
-        (ValueType::Bool, false),
-        (ValueType::U64, true),
-        (ValueType::Party, false),
-        (ValueType::Bytes32, false),
-    ]
-    .into_iter()
-    .map(|(ty, private)| FieldAbi { ty, private })
-    .collect();
-    ModuleAbi {
-        parties: 2,
-        fields,
+/// The ABI of the sandbox tests' modules (`sotto_engine::fuzzing::test_abi`)
+/// with the benchmark's budgets.
+fn contract_abi(functions: &[(&str, &[ValueType], u32)]) -> ModuleAbi {
+    test_abi(
         functions,
-        budgets: Budgets {
+        Budgets {
             fuel_per_call: FUEL,
             memory_pages: 4,
         },
-    }
+    )
 }
 
 fn contract_input(args: Vec<Value>) -> CallInput {
-    CallInput {
-        fields: vec![
-            Value::U64(10),
-            Value::Bool(false),
-            Value::Party(0),
-            Value::Bytes32([0; 32]),
-        ],
-        args,
-        allocation: vec![100, 50],
-        now: 1234,
-        mode: Mode::Public,
-    }
+    test_input(args, Mode::Public)
 }
 
 fn load(sandbox: &Sandbox, what: &str, wat: &str, abi: &ModuleAbi) -> Result<LoadedModule> {
