@@ -611,6 +611,17 @@ impl Parser<'_> {
             self.recover_item();
             return;
         };
+        self.braced(&open, |p| match p.field() {
+            Ok(field) => fields.push(field),
+            Err(Reported) => p.recover_stmt(),
+        });
+    }
+
+    /// The body of a `{ ... }` whose `{` is `open` (already consumed): one
+    /// `element` after another up to the matching `}`. It stops early,
+    /// reporting the missing `}`, at an item keyword or the end of input;
+    /// stray error tokens are skipped. Always makes progress.
+    fn braced(&mut self, open: &Span, mut element: impl FnMut(&mut Self)) {
         self.open.push((open.clone(), "{"));
         loop {
             let before = self.pos;
@@ -624,19 +635,16 @@ impl Parser<'_> {
                     break;
                 }
                 k if is_item_keyword(k) => {
-                    self.unclosed_block(&open);
+                    self.unclosed_block(open);
                     break;
                 }
                 TokenKind::Error => {
                     self.bump();
                 }
-                _ => match self.field() {
-                    Ok(field) => fields.push(field),
-                    Err(Reported) => self.recover_stmt(),
-                },
+                _ => element(self),
             }
             if self.pos == before {
-                debug_assert!(false, "no progress in a state block");
+                debug_assert!(false, "no progress in a braced body");
                 self.bump();
             }
         }
@@ -873,34 +881,8 @@ impl Parser<'_> {
             };
         }
         self.bump();
-        self.open.push((open.clone(), "{"));
         let mut stmts = Vec::new();
-        loop {
-            let before = self.pos;
-            match self.kind() {
-                TokenKind::RBrace => {
-                    self.bump();
-                    break;
-                }
-                TokenKind::Eof => {
-                    self.note_eof();
-                    break;
-                }
-                k if is_item_keyword(k) => {
-                    self.unclosed_block(&open);
-                    break;
-                }
-                TokenKind::Error => {
-                    self.bump();
-                }
-                _ => stmts.push(self.stmt()),
-            }
-            if self.pos == before {
-                debug_assert!(false, "no progress in a block");
-                self.bump();
-            }
-        }
-        self.open.pop();
+        self.braced(&open, |p| stmts.push(p.stmt()));
         self.leave();
         Block {
             stmts,
