@@ -21,16 +21,6 @@ use sotto_contracts::abi::{
 };
 use sotto_contracts::artifact::encode_programs;
 
-const LIBRARY: [&str; 7] = [
-    "auction",
-    "escrow",
-    "htlc",
-    "negotiation",
-    "oracle_bet",
-    "payment",
-    "rps",
-];
-
 /// SHA-256 of 32 zero bytes: the hash lock whose preimage is zero.
 const SHA256_OF_ZEROS: &str = "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925";
 
@@ -66,7 +56,7 @@ fn library() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = scratch("library");
-        for name in LIBRARY {
+        for (name, _) in sotto_contracts::library::LIBRARY {
             let out = dir.join(format!("{name}.wasm"));
             let run = sotto(&[
                 "build",
@@ -218,7 +208,7 @@ fn build_renders_warnings_and_still_builds() {
 
 #[test]
 fn the_library_inspects_with_exact_proof_sizes() {
-    for name in LIBRARY {
+    for (name, _) in sotto_contracts::library::LIBRARY {
         let path = artifact(name);
         let out = sotto(&["inspect", &path]);
         assert!(out.status.success(), "{name}: {}", text(&out.stderr));

@@ -310,3 +310,34 @@ fn opening_commitments_must_be_proven_by_their_owner() {
     assert!(verify_openings(&artifact, [6u8; 32], 0, &published, &proof).is_err());
     assert!(verify_openings(&artifact, channel, 1, &published, &proof).is_err());
 }
+
+#[test]
+fn a_channel_needs_one_key_and_one_deposit_per_party() {
+    let b = build("payment");
+    let dir = std::env::temp_dir().join(format!("sotto-update-parties-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = |n: usize| {
+        (0..n)
+            .map(|i| SigningKey::from_bytes(&secret(i)).unwrap())
+            .collect()
+    };
+    for (k, deposits) in [(2, vec![1]), (3, vec![1, 1]), (1, vec![1])] {
+        let err = LocalChannel::open(
+            &b.sandbox,
+            &b.module,
+            &b.artifact,
+            keys(k),
+            deposits,
+            &[],
+            &dir,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                sotto_engine::channel::local::LocalError::Parties { parties: 2, .. }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -49,6 +49,16 @@ pub enum LocalError {
     /// No such function in the contract.
     #[error("no function `{0}`")]
     UnknownFunction(String),
+    /// Not one key and one deposit per party of the contract.
+    #[error("the contract has {parties} parties; given {keys} keys and {deposits} deposits")]
+    Parties {
+        /// The contract's parties.
+        parties: usize,
+        /// Keys given.
+        keys: usize,
+        /// Deposits given.
+        deposits: usize,
+    },
 }
 
 /// One participant.
@@ -86,6 +96,14 @@ impl<'a> LocalChannel<'a> {
         dir: &Path,
     ) -> Result<Self, LocalError> {
         let abi = artifact.abi();
+        let parties = abi.parties.len();
+        if keys.len() != parties || deposits.len() != parties {
+            return Err(LocalError::Parties {
+                parties,
+                keys: keys.len(),
+                deposits: deposits.len(),
+            });
+        }
         let params = ChannelParams {
             participants: keys.iter().map(SigningKey::address).collect(),
             nonce: 1,
@@ -115,10 +133,6 @@ impl<'a> LocalChannel<'a> {
             if mine.is_empty() {
                 continue;
             }
-            let open = || LocalError::Propose {
-                function: "(open)".into(),
-                error: ProposeError::MissingOpening(0),
-            };
             let proof = prove_openings(artifact, channel_id, mine).map_err(|error| {
                 LocalError::Propose {
                     function: "(open)".into(),
@@ -126,11 +140,11 @@ impl<'a> LocalChannel<'a> {
                 }
             })?;
             let published: BTreeMap<u32, _> = mine.iter().map(|(f, o)| (*f, o.commit())).collect();
-            let owner = u32::try_from(owner).map_err(|_| open())?;
-            verify_openings(artifact, channel_id, owner, &published, &proof).map_err(
+            let party = u32::try_from(owner).unwrap_or(u32::MAX);
+            verify_openings(artifact, channel_id, party, &published, &proof).map_err(
                 |rejection| LocalError::Rejected {
                     function: "(open)".into(),
-                    party: owner as usize,
+                    party: owner,
                     rejection,
                 },
             )?;

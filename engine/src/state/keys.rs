@@ -160,13 +160,21 @@ impl SigningKey {
             path: name(),
             source,
         };
+        let metadata = std::fs::metadata(path).map_err(io)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+            let mode = metadata.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 return Err(KeyError::Permissions { path: name(), mode });
             }
+        }
+        // Refuse anything but 32 bytes before reading it into memory.
+        if metadata.len() != 32 {
+            return Err(KeyError::Malformed {
+                path: name(),
+                len: usize::try_from(metadata.len()).unwrap_or(usize::MAX),
+            });
         }
         let bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);
         let malformed = || KeyError::Malformed {
