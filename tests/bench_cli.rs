@@ -324,7 +324,10 @@ fn channel_times_a_public_and_a_private_update() {
     );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["update_payment", "update_negotiation"]);
+    assert_eq!(
+        names,
+        ["update_payment", "update_negotiation", "sync_record"]
+    );
     for r in &rows {
         assert!(r["median_ns"].as_u64().unwrap() > 0, "{r}");
         assert!(r["per_s"].as_f64().unwrap() > 0.0, "{r}");

@@ -14,6 +14,9 @@
 //! 2. `update_negotiation`: `propose(700)` on the negotiation contract,
 //!    repeated: the seller proves `p ≥ seller_floor` against its committed
 //!    floor, the buyer verifies; held against a 15 ms median.
+//! 3. `sync_record`: one signing-record write alone (a 72-byte append and
+//!    `fdatasync` in the same directory): what each signature costs in
+//!    durability, so a reader can split `update_payment` into its parts.
 
 use anyhow::{Context as _, Result, anyhow};
 use sotto_contracts::abi::Value;
@@ -28,7 +31,7 @@ use super::output::time;
 use super::{Check, Report, Row};
 
 /// Progress steps of this area.
-pub(crate) const ROWS: usize = 2;
+pub(crate) const ROWS: usize = 3;
 
 /// Target: public-only updates per second on one channel.
 const PAYMENT_TARGET_PER_S: f64 = 5_000.0;
@@ -113,6 +116,28 @@ pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
         }
         progress.done(1);
     }
+    progress.start("sync_record");
+    let sync = {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("sync_record"))
+            .context("creating the sync probe")?;
+        alone(budget, || {
+            file.write_all(&[0x5a; 72])?;
+            file.sync_data()?;
+            Ok(())
+        })?
+    };
+    report.rows.push(Row {
+        name: "sync_record".into(),
+        median_ns: Some(sync.median()),
+        p99_ns: Some(sync.p99()),
+        per_s: (sync.median() > 0).then(|| 1e9 / sync.median() as f64),
+        ..Row::default()
+    });
+    progress.done(1);
     let _ = std::fs::remove_dir_all(&dir);
     report.notes.push(
         "durable writes: the signers' fsync'd records only; the SQLite store is not built yet"
