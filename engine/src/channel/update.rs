@@ -313,7 +313,8 @@ pub fn propose(
         live: out.public.live.clone(),
         signed: out.public.signed.clone(),
         finished: out.public.finished,
-        ..view.clone()
+        params: view.params.clone(),
+        deposits: view.deposits,
     };
     let state = next.state(module.abi())?;
     let signature = signer.sign(&state)?;
@@ -430,7 +431,8 @@ pub fn verify_update(
         live: out.live,
         signed: out.signed,
         finished: out.finished,
-        ..view.clone()
+        params: view.params.clone(),
+        deposits: view.deposits,
     };
     let claimed = &update.state;
     let mine = next.state(module.abi()).map_err(|_| Rejection::Mismatch {
