@@ -152,7 +152,7 @@ impl LinExpr {
     }
 
     /// `self - other`, term lists concatenated (callers need not merge terms).
-    pub(crate) fn minus(&self, other: &LinExpr) -> LinExpr {
+    pub fn minus(&self, other: &LinExpr) -> LinExpr {
         let mut terms = self.terms.clone();
         terms.extend(other.terms.iter().map(|&(c, t)| (-c, t)));
         LinExpr {

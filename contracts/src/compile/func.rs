@@ -649,7 +649,7 @@ impl Gen<'_, '_> {
             self.bound(var, value_type(field.ty.0));
             self.circuit
                 .constraints
-                .push(Constraint::Linear(LinExpr::term(var).minus_expr(&v.lin)));
+                .push(Constraint::Linear(LinExpr::term(var).minus(&v.lin)));
             if let Some(l) = v.local {
                 self.emit(I::I32Const(i32::from(var.0)));
                 self.emit(I::LocalGet(l));
@@ -1135,7 +1135,7 @@ impl Gen<'_, '_> {
         let var = self.derived(what, v.local);
         self.circuit
             .constraints
-            .push(Constraint::Linear(LinExpr::term(var).minus_expr(&v.lin)));
+            .push(Constraint::Linear(LinExpr::term(var).minus(&v.lin)));
         var
     }
 
@@ -1183,19 +1183,5 @@ fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
             flatten_and(r, out);
         }
         _ => out.push(e),
-    }
-}
-
-/// `self - other` for linear expressions (the circuits crate keeps its own
-/// crate-private).
-trait MinusExpr {
-    fn minus_expr(self, other: &LinExpr) -> LinExpr;
-}
-
-impl MinusExpr for LinExpr {
-    fn minus_expr(mut self, other: &LinExpr) -> LinExpr {
-        self.terms.extend(other.terms.iter().map(|&(c, t)| (-c, t)));
-        self.constant -= other.constant;
-        self
     }
 }
