@@ -97,6 +97,17 @@ pub struct Opening {
     blinding: Scalar,
 }
 
+/// Constant-time in the secret: both parts are compared, whatever the
+/// first comparison gives.
+impl PartialEq for Opening {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        (self.value.ct_eq(&other.value) & self.blinding.ct_eq(&other.blinding)).into()
+    }
+}
+
+impl Eq for Opening {}
+
 impl Opening {
     /// An opening of `value` with a fresh uniformly random blinding factor.
     pub fn random<R: RngCore + CryptoRng>(value: u64, rng: &mut R) -> Self {

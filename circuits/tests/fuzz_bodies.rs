@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use sotto_circuits::fuzzing;
 use sotto_circuits::fuzzing::harness::exercise;
 

@@ -30,6 +30,11 @@
 //!
 //! One [`Sandbox`] serves the whole process ([`fixture`]), as on a node: a
 //! hostile module must not be able to break it for the next one.
+//!
+//! [`chanmon::chanmon`] drives the update protocol's parties through
+//! arbitrary interleavings (see its module).
+
+pub mod chanmon;
 
 use std::sync::OnceLock;
 

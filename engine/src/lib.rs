@@ -11,9 +11,11 @@
 //! way.
 #![deny(missing_docs)]
 
+pub mod anchor;
 pub mod channel;
 pub mod draw;
 pub mod fuzzing;
 pub mod play;
 pub mod sandbox;
 pub mod state;
+pub mod store;

@@ -4,8 +4,6 @@
 //! seed is printed. `SOTTO_WRITE_CORPUS=1` (re)writes the seed corpus.
 #![allow(clippy::unwrap_used, reason = "test fixtures fail loudly")]
 
-use std::path::{Path, PathBuf};
-
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sotto_circuits::fuzzing::harness::{corpus_dir, exercise};

@@ -133,7 +133,7 @@ impl<'a> LocalChannel<'a> {
             if mine.is_empty() {
                 continue;
             }
-            let proof = prove_openings(artifact, channel_id, mine).map_err(|error| {
+            let proof = prove_openings(artifact, channel_id, mine, &mut rng).map_err(|error| {
                 LocalError::Propose {
                     function: "(open)".into(),
                     error,
@@ -199,10 +199,10 @@ impl<'a> LocalChannel<'a> {
             self.artifact,
             &p.view,
             &p.openings,
-            &mut p.signer,
             function,
             args,
             0,
+            &mut rand::thread_rng(),
         )
         .map_err(|error| LocalError::Propose {
             function: function.to_owned(),
@@ -223,24 +223,29 @@ impl<'a> LocalChannel<'a> {
         verify_update(self.sandbox, self.module, self.artifact, view, update)
     }
 
-    /// One whole step: the caller proposes, every other party verifies and
-    /// countersigns, and all views move to the new state.
+    /// One whole step: the caller proposes, every other party verifies,
+    /// then every party signs, and all views move to the new state.
     pub fn step(&mut self, function: &str, args: Vec<Value>) -> Result<(), LocalError> {
         let (update, by) = self.propose(function, args)?;
+        let mut next = Vec::with_capacity(self.parties.len());
         for i in 0..self.parties.len() {
             if i == by {
+                next.push(None);
                 continue;
             }
-            let next = self
-                .check(&update, i)
-                .map_err(|rejection| LocalError::Rejected {
+            next.push(Some(self.check(&update, i).map_err(|rejection| {
+                LocalError::Rejected {
                     function: function.to_owned(),
                     party: i,
                     rejection,
-                })?;
-            let p = &mut self.parties[i];
+                }
+            })?));
+        }
+        for (p, next) in self.parties.iter_mut().zip(next) {
             p.signer.sign(&update.state)?;
-            p.view = next;
+            if let Some(next) = next {
+                p.view = next;
+            }
         }
         Ok(())
     }

@@ -6,11 +6,12 @@
 //! introduces (private parameters, new private field values, intermediates)
 //! with fresh blindings, proves the function's constraint program over them
 //! bound to the update's context (contract, channel, version, function),
-//! builds the new [`State`] and signs it.
+//! and builds the new [`State`]. It does not sign: the state machine
+//! ([`super::machine`]) collects every party's agreement first, so that
+//! two proposals crossing each other never leave a signature behind.
 //!
 //! The receiver ([`verify_update`]) checks, in this order, each failure a
-//! typed [`Rejection`]: the version is the next one; the caller may call the
-//! function; the signature is the caller's over exactly the new state;
+//! typed [`Rejection`]: the version is the next one; the function exists;
 //! re-executing the public part on its own copy of the state gives the same
 //! public fields, allocations and final flag as the state claims (including
 //! the contract's own abort reason if it refuses); the proof verifies
@@ -18,9 +19,9 @@
 //! from the update) and the public inputs its own run produced; the
 //! allocation conserves the deposits. Only then is the update accepted.
 //!
-//! Pure functions: no I/O, no clock (time comes in the update and is checked
-//! by the caller of this module against its own clock), randomness only for
-//! blindings and proofs.
+//! Pure functions: no I/O, no clock (time comes in the update), randomness
+//! only for blindings and proofs, from the caller's generator. Signatures
+//! are checked where they arrive: [`check_signature`].
 
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ use crate::sandbox::{
     CallError, CallInput, LoadedModule, Mode, ModuleAbi, OwnerError, OwnerInput, Sandbox,
     StateError, encode_state,
 };
-use crate::state::{ChannelParams, Signature, Signer, State, recover, state_commitment};
+use crate::state::{ChannelParams, Signature, State, recover, state_commitment};
 
 /// One party's view of a channel's latest fully signed state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,15 +125,13 @@ pub struct Update {
     pub proof: Option<Proof>,
     /// The new state.
     pub state: State,
-    /// The proposer's signature over `state.digest()`.
-    pub signature: Signature,
 }
 
-/// What the proposer keeps: the update it sent, and the openings of its
-/// private fields after it (to store, secretly, once the update is
-/// countersigned).
-#[derive(Debug)]
-pub struct Proposal {
+/// What the proposer keeps: the update it sends, the view after it, and
+/// the openings of its private fields after it (to store, secretly, before
+/// it signs the new state).
+#[derive(Debug, Clone)]
+pub struct Proposed {
     /// The message.
     pub update: Update,
     /// The new view, once countersigned.
@@ -151,9 +150,6 @@ pub enum ProposeError {
     /// Proving failed (a bug: the witness part succeeded).
     #[error("proving failed: {0}")]
     Prove(#[from] sotto_circuits::ProveError),
-    /// The signer refused (a different state for this version was signed).
-    #[error(transparent)]
-    Sign(#[from] crate::state::SignError),
     /// The caller's opening of a private field is missing, or holds no
     /// value of the field's type.
     #[error("no usable opening for private field #{0}")]
@@ -230,21 +226,38 @@ fn context(view: &ChannelView, artifact: &Artifact, version: u64, function: &str
     }
 }
 
+/// Checks that `signature` is `party`'s over `state`.
+pub fn check_signature(
+    params: &ChannelParams,
+    state: &State,
+    party: u32,
+    signature: &Signature,
+) -> Result<(), Rejection> {
+    let expected = params.participants.get(party as usize).copied();
+    let signer = recover(&state.digest(), signature).ok();
+    if expected.is_none() || signer != expected {
+        return Err(Rejection::Signature {
+            expected: format!("party #{party}"),
+        });
+    }
+    Ok(())
+}
+
 /// Makes an update: see the module docs. `args` are every parameter of the
 /// function, private ones included; `openings` the caller's private field
-/// openings.
+/// openings; `rng` draws blindings and the proof's randomness.
 #[allow(clippy::too_many_arguments, reason = "one update needs each of these")]
-pub fn propose(
+pub fn propose<R: rand::RngCore + rand::CryptoRng>(
     sandbox: &Sandbox,
     module: &LoadedModule,
     artifact: &Artifact,
     view: &ChannelView,
     openings: &BTreeMap<u32, Opening>,
-    signer: &mut Signer,
     function: &str,
     args: Vec<Value>,
     now: u64,
-) -> Result<Proposal, ProposeError> {
+    rng: &mut R,
+) -> Result<Proposed, ProposeError> {
     let abi = artifact.abi();
     let version = view.next_version().ok_or(ProposeError::Exhausted)?;
     // Every field as the caller knows it: public values, its own openings,
@@ -279,7 +292,6 @@ pub fn propose(
     if let (Some(circuit), Some(w), Some(program)) = (&f.circuit, &out.witness, artifact.program(f))
     {
         let values = w.private.clone().unwrap_or_default();
-        let mut rng = rand::thread_rng();
         let mut witness = Vec::with_capacity(values.len());
         for (role, value) in circuit.vars.iter().zip(values) {
             let opening = match *role {
@@ -288,7 +300,7 @@ pub fn propose(
                     .cloned()
                     .ok_or(ProposeError::MissingOpening(x))?,
                 _ => {
-                    let o = Opening::random(value, &mut rng);
+                    let o = Opening::random(value, rng);
                     commitments.push(o.commit());
                     if let VarRole::NewField(x) = *role {
                         new_openings.insert(x, o.clone());
@@ -299,11 +311,12 @@ pub fn propose(
             };
             witness.push(opening);
         }
-        proof = Some(sotto_circuits::prove(
+        proof = Some(sotto_circuits::prove_with_rng(
             program,
             &witness,
             &w.public_inputs,
             &context(view, artifact, version, function),
+            rng,
         )?);
     }
     let next = ChannelView {
@@ -317,8 +330,7 @@ pub fn propose(
         deposits: view.deposits,
     };
     let state = next.state(module.abi())?;
-    let signature = signer.sign(&state)?;
-    Ok(Proposal {
+    Ok(Proposed {
         update: Update {
             function: function.to_owned(),
             args: public_call(abi, f, &input, &out.reveals).args,
@@ -326,7 +338,6 @@ pub fn propose(
             commitments,
             proof,
             state,
-            signature,
         },
         view: next,
         openings: new_openings,
@@ -357,13 +368,6 @@ pub fn verify_update(
     let Some((_, f)) = abi.function(&update.function) else {
         return Err(Rejection::UnknownFunction(update.function.clone()));
     };
-    let caller = view.params.participants.get(f.caller as usize).copied();
-    let signer = recover(&update.state.digest(), &update.signature).ok();
-    if signer.is_none() || signer != caller {
-        return Err(Rejection::Signature {
-            expected: abi.parties[f.caller as usize].clone(),
-        });
-    }
     let out = sandbox
         .call(
             module,
@@ -491,20 +495,22 @@ fn opening_context(channel_id: [u8; 32], artifact: &Artifact) -> ProofContext {
 
 /// Proves, for the channel's opening, that the owner's private field
 /// openings are in range (`u64`) or booleans.
-pub fn prove_openings(
+pub fn prove_openings<R: rand::RngCore + rand::CryptoRng>(
     artifact: &Artifact,
     channel_id: [u8; 32],
     openings: &BTreeMap<u32, Opening>,
+    rng: &mut R,
 ) -> Result<Proof, ProposeError> {
     let fields: Vec<u32> = openings.keys().copied().collect();
     let program = opening_program(artifact, &fields)
         .map_err(|e| ProposeError::Prove(sotto_circuits::ProveError::from(e)))?;
     let witness: Vec<Opening> = openings.values().cloned().collect();
-    Ok(sotto_circuits::prove(
+    Ok(sotto_circuits::prove_with_rng(
         &program,
         &witness,
         &[],
         &opening_context(channel_id, artifact),
+        rng,
     )?)
 }
 

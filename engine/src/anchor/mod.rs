@@ -1,0 +1,150 @@
+//! The anchor chain, as the update protocol sees it.
+//!
+//! The state machine ([`crate::channel::machine`]) never talks to a chain:
+//! it returns [`AnchorCall`]s for its driver to submit, and takes the
+//! [`ChainEvent`]s its driver observes. An [`Anchor`] is what the driver
+//! submits to and reads from. Implementations:
+//!
+//! - [`TestChain`]: the adjudicator's rules in Rust, in memory, with a
+//!   clock the test moves. For protocol tests and fuzzing; it checks
+//!   signatures with the same `ecrecover` rules as the contract
+//!   (`state::recover`), so a protocol test cannot pass with states the
+//!   adjudicator would refuse.
+//! - The Solidity adjudicator on an embedded EVM and over JSON-RPC: the
+//!   anchor-chain issue, behind this same trait.
+
+mod test_chain;
+
+use thiserror::Error;
+
+use crate::state::{ChannelParams, Signature, State};
+
+pub use test_chain::TestChain;
+
+/// What a party asks of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorCall {
+    /// Deposit `amount` for `party`.
+    Deposit {
+        /// The party credited.
+        party: u32,
+        /// The amount.
+        amount: u64,
+    },
+    /// Cooperative close: a final state signed by every participant; pays
+    /// out at once.
+    Conclude {
+        /// The final state.
+        state: State,
+        /// Every participant's signature, in party order.
+        signatures: Vec<Signature>,
+    },
+    /// Register a fully signed state: starts a dispute, or refutes a
+    /// registered one with a higher version inside the challenge period.
+    Register {
+        /// The state.
+        state: State,
+        /// Every participant's signature, in party order.
+        signatures: Vec<Signature>,
+    },
+    /// After the challenge period: settle on the registered state.
+    Finalize,
+    /// Pay `party` what the concluded channel owes it.
+    Withdraw {
+        /// The party paid.
+        party: u32,
+    },
+}
+
+/// What the chain shows of a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// `party`'s deposits now total `total` (confirmed).
+    Deposited {
+        /// The party.
+        party: u32,
+        /// Its total deposit.
+        total: u64,
+    },
+    /// A state was registered; it may be refuted until `until` (chain time).
+    Registered {
+        /// Its version.
+        version: u64,
+        /// The end of the challenge period.
+        until: u64,
+    },
+    /// The channel is settled with this allocation.
+    Concluded {
+        /// What each party is owed.
+        allocation: Vec<u64>,
+        /// By a cooperative close (paid at once) rather than a dispute.
+        cooperative: bool,
+    },
+    /// `party` was paid `amount`.
+    Withdrawn {
+        /// The party.
+        party: u32,
+        /// The amount.
+        amount: u64,
+    },
+}
+
+/// Why the chain refused a call, named after the adjudicator's reverts.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AnchorError {
+    /// A signature is missing, malformed, high-s, or not the participant's.
+    #[error("a signature is not the participant's over this state")]
+    BadSignature,
+    /// The state names another channel.
+    #[error("the state is for another channel")]
+    WrongChannel,
+    /// The allocation pays more than the deposits hold, or has the wrong
+    /// number of entries.
+    #[error("the allocation does not match the deposits")]
+    BadAllocation,
+    /// A cooperative close needs a final state.
+    #[error("the state is not final")]
+    NotFinal,
+    /// The channel is already concluded.
+    #[error("the channel is already concluded")]
+    Concluded,
+    /// The registered state has this version or a higher one already.
+    #[error("a state with version {registered} is registered; refute with a higher one")]
+    Stale {
+        /// The registered version.
+        registered: u64,
+    },
+    /// The challenge period is over (refute) or not over yet (finalize).
+    #[error("the challenge period {0}")]
+    Period(&'static str),
+    /// Nothing registered to finalize.
+    #[error("no dispute is registered")]
+    NoDispute,
+    /// Nothing (more) to withdraw.
+    #[error("nothing to withdraw for party #{0}")]
+    NothingToWithdraw(u32),
+    /// No such party in the channel.
+    #[error("no party #{0} in the channel")]
+    UnknownParty(u32),
+    /// The backend failed (connection, node error).
+    #[error("the anchor chain failed: {0}")]
+    Backend(String),
+}
+
+/// A chain that holds channels' deposits and settles them.
+pub trait Anchor {
+    /// Submits `call` for the channel of `params`.
+    fn submit(&mut self, params: &ChannelParams, call: &AnchorCall) -> Result<(), AnchorError>;
+
+    /// The channel's events from the `from`-th on, and the index after
+    /// the last one returned.
+    fn events(
+        &mut self,
+        channel_id: &[u8; 32],
+        from: usize,
+    ) -> Result<(Vec<ChainEvent>, usize), AnchorError>;
+
+    /// The chain's time, in seconds.
+    fn now(&self) -> u64;
+}
