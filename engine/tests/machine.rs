@@ -5,6 +5,7 @@
 //! reloading each party from its store and comparing.
 #![allow(clippy::unwrap_used, reason = "test code")]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sotto_contracts::abi::Value;
@@ -456,4 +457,103 @@ fn adversarial_messages_are_rejected_and_the_honest_party_goes_on() {
     sim.inject(seller, buyer, &Message::Propose(Offer::Call(honest)));
     sim.deliver(sim.network.len() - 1);
     assert_eq!(rejected(&sim).last(), Some(&RefusalKind::Version));
+}
+
+#[test]
+fn a_backlog_of_calls_goes_in_one_signing_round() {
+    let b = build("payment");
+    let dir = scratch("batch");
+    let mut sim = Sim::open(
+        b.cx(),
+        Config::default(),
+        sqlite(&dir, 2),
+        vec![100, 100],
+        vec![],
+        9,
+    )
+    .unwrap();
+    // The first call goes out at once; the next ones queue behind it.
+    for _ in 0..10 {
+        sim.call(0, "pay_bob", vec![u(2)]).unwrap();
+    }
+    // One the contract will refuse on the state it meets (alice has 80
+    // left by then): reported, and the rest of the batch goes on.
+    sim.call(0, "pay_bob", vec![u(500)]).unwrap();
+    sim.call(0, "pay_bob", vec![u(1)]).unwrap();
+    assert_eq!(settle(&mut sim), 11);
+    let versions: Vec<u64> = updated(&sim, 1).iter().map(|(v, _)| *v).collect();
+    assert_eq!(versions, (1..=11).collect::<Vec<_>>());
+    let failed: Vec<&Event> = sim
+        .events
+        .iter()
+        .filter(|(p, e)| *p == 0 && matches!(e, Event::CallFailed { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    // Two signing rounds, not eleven: each party signed two states.
+    let signed = sim
+        .steps
+        .iter()
+        .filter(|(p, s)| *p == 1 && *s == sotto_engine::channel::machine::Step::Countersign)
+        .count();
+    assert_eq!(signed, 2);
+    let latest = sim.party(1).unwrap().latest().unwrap();
+    assert_eq!(latest.signed, vec![79, 121]);
+    assert_eq!(latest.public, vec![u(11)]);
+}
+
+#[test]
+fn a_batch_with_a_call_the_receiver_refuses_is_refused_whole() {
+    let b = build("payment");
+    let mut sim = Sim::open(
+        b.cx(),
+        Config::default(),
+        memory(2),
+        vec![100, 100],
+        vec![],
+        10,
+    )
+    .unwrap();
+    sim.call(0, "pay_bob", vec![u(1)]).unwrap();
+    sim.call(0, "pay_bob", vec![u(2)]).unwrap();
+    sim.call(0, "pay_bob", vec![u(3)]).unwrap();
+    settle(&mut sim);
+    // Forge a batch from alice whose second call's state claims more than
+    // re-execution gives: bob refuses it whole and stays where he was.
+    let mut calls = Vec::new();
+    for (i, amount) in [4u64, 5].into_iter().enumerate() {
+        let view = sim.party(0).unwrap().latest().unwrap().clone();
+        let mut view = view;
+        view.version += u64::try_from(i).unwrap();
+        let p = sotto_engine::channel::propose(
+            &b.sandbox,
+            &b.module,
+            &b.artifact,
+            &view,
+            &BTreeMap::new(),
+            "pay_bob",
+            vec![u(amount)],
+            sim.now,
+            &mut rand::thread_rng(),
+        )
+        .unwrap();
+        calls.push(p.update);
+    }
+    let last = calls.pop().unwrap();
+    sim.inject(
+        0,
+        1,
+        &Message::Propose(Offer::Batch {
+            earlier: calls,
+            last,
+        }),
+    );
+    let before = sim.party(1).unwrap().latest().unwrap().version;
+    sim.deliver(sim.network.len() - 1);
+    let last = sim.events.last().unwrap();
+    assert!(
+        matches!(last, (1, Event::Rejected { refusal, .. }) if refusal.kind == RefusalKind::Mismatch),
+        "{last:?}"
+    );
+    assert_eq!(sim.party(1).unwrap().latest().unwrap().version, before);
 }

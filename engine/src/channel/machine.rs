@@ -63,7 +63,7 @@ use sotto_contracts::Artifact;
 use sotto_contracts::abi::Value;
 use thiserror::Error;
 
-use super::message::{Message, Offer, Refusal, RefusalKind};
+use super::message::{MAX_BATCH, Message, Offer, Refusal, RefusalKind};
 use super::record::{Pending, Phase, Record, Secret};
 use super::update::{
     ChannelView, ProposeError, check_signature, propose, prove_openings, verify_openings,
@@ -314,7 +314,7 @@ enum Request {
 /// This party's proposal, before anyone signed it.
 #[derive(Debug)]
 struct Mine {
-    request: Request,
+    requests: Vec<Request>,
     offer: Offer,
     next: ChannelView,
     openings: Option<BTreeMap<u32, Opening>>,
@@ -345,6 +345,9 @@ pub struct Party {
     vote: Option<Vote>,
     queue: VecDeque<Request>,
     early: Vec<(u32, u64, [u8; 32], Signature)>,
+    /// Proposals built on the pending state, kept until it completes (at
+    /// most one per peer).
+    later: Vec<(u32, Offer)>,
     backoff: Option<u64>,
     out: Output,
 }
@@ -457,6 +460,7 @@ impl Party {
             vote: None,
             queue: VecDeque::new(),
             early: Vec::new(),
+            later: Vec::new(),
             backoff: None,
             out: Output::default(),
         }
@@ -489,6 +493,7 @@ impl Party {
         rng: &mut R,
     ) -> Result<Output, MachineError> {
         let version = self.latest().map(|v| v.version);
+        self.backoff = None;
         self.broadcast(Message::Resync { version });
         for to in self.peers() {
             for m in self.catch_up(cx)? {
@@ -592,7 +597,7 @@ impl Party {
             args,
         };
         if self.ready() {
-            self.make_offer(cx, request, now, rng)?;
+            self.make_offer(cx, vec![request], now, rng)?;
         } else {
             if self.queue.len() >= MAX_QUEUE {
                 return Err(MachineError::QueueFull);
@@ -777,9 +782,10 @@ impl Party {
         now: u64,
         rng: &mut R,
     ) -> Result<Output, MachineError> {
+        // A crossing's loser waits at most until the next tick to retry.
+        self.backoff = None;
         if self.rec.deadline.is_some_and(|d| now >= d) {
             self.rec.deadline = None;
-            self.backoff = None;
             match self.rec.phase {
                 Phase::Opening => {
                     self.rec.phase = Phase::Closed;
@@ -909,8 +915,7 @@ impl Party {
             digest: state.digest(),
             signature: sig,
         });
-        self.drain_early(cx)?;
-        self.check_complete(cx, now)
+        self.drain_early(cx, now)
     }
 
     fn on_propose(
@@ -947,6 +952,14 @@ impl Party {
                         },
                     ));
                 }
+            } else if offer.calls().first().map_or(version, |u| u.state.version)
+                == p.offer.state().version.saturating_add(1)
+            {
+                // Built on the state this party is still collecting
+                // signatures for: its peer got there first. Keep it for
+                // when this party gets there too.
+                self.later.retain(|(who, _)| *who != from);
+                self.later.push((from, offer));
             } else {
                 self.refuse(
                     from,
@@ -957,13 +970,14 @@ impl Party {
             }
             return Ok(());
         }
-        if Some(version) != view.version.checked_add(1) {
+        let first = offer.calls().first().map_or(version, |u| u.state.version);
+        if Some(first) != view.version.checked_add(1) {
             self.refuse(
                 from,
                 version,
                 RefusalKind::Version,
                 format!(
-                    "version {version}, expected {}",
+                    "version {first}, expected {}",
                     view.version.saturating_add(1)
                 ),
             );
@@ -978,6 +992,13 @@ impl Party {
             );
             return Ok(());
         }
+        // A proposal its proposer has already signed cannot be withdrawn:
+        // it goes first, whatever its index. (It got every party's
+        // acceptance once; a party that restarted since may not remember.)
+        let signed = self
+            .early
+            .iter()
+            .any(|(who, ver, d, _)| *who == from && *ver == version && *d == digest);
         if let Some(v) = &self.vote {
             if v.proposer == from && v.digest == digest {
                 self.out
@@ -985,7 +1006,7 @@ impl Party {
                     .push((from, Message::Accept { version, digest }));
                 return Ok(());
             }
-            if from > v.proposer {
+            if from > v.proposer && !signed {
                 self.refuse(
                     from,
                     version,
@@ -996,7 +1017,7 @@ impl Party {
             }
         }
         if self.mine.is_some() {
-            if from > self.rec.me {
+            if from > self.rec.me && !signed {
                 self.refuse(
                     from,
                     version,
@@ -1005,60 +1026,60 @@ impl Party {
                 );
                 return Ok(());
             }
-            // The lower index goes first: withdraw ours, retry it after.
+            // The lower index (or a signed proposal) goes first: withdraw
+            // ours, retry it after.
             if let Some(m) = self.mine.take() {
-                self.queue.push_front(m.request);
-                self.broadcast(Message::Withdraw { version });
+                self.requeue(m.requests);
+                self.broadcast(Message::Withdraw {
+                    version: m.offer.state().version,
+                });
             }
         }
         let next = match &offer {
-            Offer::Call(update) => {
+            Offer::Call(_) | Offer::Batch { .. } => {
+                // Each call as if it came alone, on the state the one
+                // before it leaves.
                 let abi = cx.artifact.abi();
-                match abi.function(&update.function) {
-                    None => {
-                        self.refuse(
-                            from,
-                            version,
+                let mut next = view.clone();
+                for update in offer.calls() {
+                    let refusal = match abi.function(&update.function) {
+                        None => Some(Refusal::new(
                             RefusalKind::Function,
                             format!("no function `{}`", update.function),
-                        );
-                        return Ok(());
-                    }
-                    Some((_, f)) if f.caller != from => {
-                        self.refuse(
-                            from,
-                            version,
+                        )),
+                        Some((_, f)) if f.caller != from => Some(Refusal::new(
                             RefusalKind::Caller,
                             format!("`{}` is called by party #{}", update.function, f.caller),
-                        );
-                        return Ok(());
+                        )),
+                        Some(_) if update.now.abs_diff(now) > self.config.max_skew => {
+                            Some(Refusal::new(
+                                RefusalKind::Clock,
+                                format!("made at {}, the time here is {now}", update.now),
+                            ))
+                        }
+                        Some(_) => None,
+                    };
+                    let checked = match refusal {
+                        Some(r) => Err(r),
+                        None => verify_update(cx.sandbox, cx.module, cx.artifact, &next, update)
+                            .map_err(|r| Refusal::from(&r)),
+                    };
+                    match checked {
+                        Ok(after) => next = after,
+                        Err(refusal) => {
+                            self.out.send.push((
+                                from,
+                                Message::Refuse {
+                                    version,
+                                    refusal: refusal.clone(),
+                                },
+                            ));
+                            self.out.events.push(Event::Rejected { from, refusal });
+                            return Ok(());
+                        }
                     }
-                    Some(_) => {}
                 }
-                if update.now.abs_diff(now) > self.config.max_skew {
-                    self.refuse(
-                        from,
-                        version,
-                        RefusalKind::Clock,
-                        format!("made at {}, the time here is {now}", update.now),
-                    );
-                    return Ok(());
-                }
-                match verify_update(cx.sandbox, cx.module, cx.artifact, &view, update) {
-                    Ok(next) => next,
-                    Err(r) => {
-                        let refusal = Refusal::from(&r);
-                        self.out.send.push((
-                            from,
-                            Message::Refuse {
-                                version,
-                                refusal: refusal.clone(),
-                            },
-                        ));
-                        self.out.events.push(Event::Rejected { from, refusal });
-                        return Ok(());
-                    }
-                }
+                next
             }
             Offer::Close(state) => {
                 let next = closed(&view);
@@ -1084,7 +1105,7 @@ impl Party {
         self.out
             .send
             .push((from, Message::Accept { version, digest }));
-        self.drain_early(cx)
+        self.drain_early(cx, now)
     }
 
     fn refuse(&mut self, to: u32, version: u64, kind: RefusalKind, detail: impl Into<String>) {
@@ -1142,8 +1163,7 @@ impl Party {
             digest,
             signature: sig,
         });
-        self.drain_early(cx)?;
-        self.check_complete(cx, now)
+        self.drain_early(cx, now)
     }
 
     fn on_refuse(&mut self, from: u32, version: u64, refusal: Refusal) {
@@ -1152,17 +1172,26 @@ impl Party {
         };
         self.broadcast(Message::Withdraw { version });
         self.rec.deadline = None;
-        let function = m.offer.function().to_owned();
         if matches!(refusal.kind, RefusalKind::Crossing | RefusalKind::Phase) {
             // Retry once the other proposal is through.
-            self.queue.push_front(m.request);
+            self.requeue(m.requests);
             self.backoff = self.latest().map(|v| v.version);
         } else {
-            self.out.events.push(Event::Refused {
-                function,
-                by: from,
-                refusal,
-            });
+            // A batch is refused whole: each of its calls is reported.
+            for u in m.offer.calls() {
+                self.out.events.push(Event::Refused {
+                    function: u.function.clone(),
+                    by: from,
+                    refusal: refusal.clone(),
+                });
+            }
+            if matches!(m.offer, Offer::Close(_)) {
+                self.out.events.push(Event::Refused {
+                    function: "(close)".into(),
+                    by: from,
+                    refusal,
+                });
+            }
         }
     }
 
@@ -1267,17 +1296,17 @@ impl Party {
             self.early.remove(0);
         }
         self.early.push((from, version, digest, signature));
-        self.drain_early(cx)?;
-        self.check_complete(cx, now)
+        self.drain_early(cx, now)
     }
 
     /// Applies kept signatures that now fit: the proposer's on a state
     /// this party accepted (it countersigns), and any on its pending state
-    /// or on version 0. Every kept signature was checked on arrival
-    /// (`on_sign`) to be its sender's over the digest it names.
-    fn drain_early(&mut self, cx: Contract<'_>) -> Result<(), MachineError> {
+    /// or on version 0; then completes what has every signature. Every
+    /// kept signature was checked on arrival (`on_sign`) to be its
+    /// sender's over the digest it names.
+    fn drain_early(&mut self, cx: Contract<'_>, now: u64) -> Result<(), MachineError> {
         if self.early.is_empty() {
-            return Ok(());
+            return self.check_complete(cx, now);
         }
         // The proposer's signature on our vote: countersign.
         if let Some(v) = &self.vote {
@@ -1339,7 +1368,7 @@ impl Party {
                 slot.get_or_insert(sig);
             }
         }
-        Ok(())
+        self.check_complete(cx, now)
     }
 
     /// Version 0 has every signature: deposit.
@@ -1391,11 +1420,21 @@ impl Party {
         };
         let version = p.next.version;
         let finished = p.next.finished;
-        self.out.events.push(Event::Updated {
-            version,
-            function: p.offer.function().to_owned(),
-            proposer: p.proposer,
-        });
+        let calls = p.offer.calls();
+        if calls.is_empty() {
+            self.out.events.push(Event::Updated {
+                version,
+                function: p.offer.function().to_owned(),
+                proposer: p.proposer,
+            });
+        }
+        for u in calls {
+            self.out.events.push(Event::Updated {
+                version: u.state.version,
+                function: u.function.clone(),
+                proposer: p.proposer,
+            });
+        }
         self.rec.view = Some(p.next);
         self.rec.signatures = p.signatures;
         if let Some(next) = self.secret.next.take() {
@@ -1406,6 +1445,14 @@ impl Party {
         self.rec.deadline = None;
         self.backoff = None;
         self.step(Step::Complete);
+        if finished {
+            // No call follows a final state.
+            self.later.clear();
+            self.fail_queued("the contract finished");
+        }
+        for (from, offer) in std::mem::take(&mut self.later) {
+            self.on_propose(cx, from, offer, now)?;
+        }
         if finished && matches!(self.rec.phase, Phase::Open | Phase::Closing) {
             if p.proposer == self.rec.me {
                 self.conclude(cx, now)?;
@@ -1469,17 +1516,37 @@ impl Party {
             && self.backoff != self.latest().map(|v| v.version)
     }
 
-    /// Proposes queued requests while nothing else is outstanding.
+    /// Puts withdrawn requests back at the front of the queue, in order.
+    fn requeue(&mut self, requests: Vec<Request>) {
+        for r in requests.into_iter().rev() {
+            self.queue.push_front(r);
+        }
+    }
+
+    /// Proposes queued requests while nothing else is outstanding: a
+    /// close alone, or up to [`MAX_BATCH`] calls in one offer.
     fn pump<R: RngCore + CryptoRng>(&mut self, cx: Contract<'_>, now: u64, rng: &mut R) {
         while self.ready() {
-            let Some(request) = self.queue.pop_front() else {
+            let mut requests = Vec::new();
+            while requests.len() < MAX_BATCH {
+                match self.queue.front() {
+                    Some(Request::Close) if requests.is_empty() => {
+                        requests.extend(self.queue.pop_front());
+                        break;
+                    }
+                    Some(Request::Call { .. }) => requests.extend(self.queue.pop_front()),
+                    _ => break,
+                }
+            }
+            if requests.is_empty() {
                 return;
+            }
+            let function = match requests.as_slice() {
+                [Request::Call { function, .. }] => function.clone(),
+                [Request::Close] => "(close)".into(),
+                _ => "(batch)".into(),
             };
-            let function = match &request {
-                Request::Call { function, .. } => function.clone(),
-                Request::Close => "(close)".into(),
-            };
-            if let Err(e) = self.make_offer(cx, request, now, rng) {
+            if let Err(e) = self.make_offer(cx, requests, now, rng) {
                 self.out.events.push(Event::CallFailed {
                     function,
                     error: e.to_string(),
@@ -1488,10 +1555,13 @@ impl Party {
         }
     }
 
+    /// Proposes `requests`: a close, or calls run one after the other on
+    /// the state each leaves. With one call, its failure is the error;
+    /// in a batch, a call that fails is reported and left out.
     fn make_offer<R: RngCore + CryptoRng>(
         &mut self,
         cx: Contract<'_>,
-        request: Request,
+        requests: Vec<Request>,
         now: u64,
         rng: &mut R,
     ) -> Result<(), MachineError> {
@@ -1501,30 +1571,70 @@ impl Party {
                 "nothing is signed yet",
             ));
         };
-        let (offer, next, openings) = match &request {
-            Request::Call { function, args } => {
-                let p = propose(
-                    cx.sandbox,
-                    cx.module,
-                    cx.artifact,
-                    &view,
-                    &self.secret.openings,
-                    function,
-                    args.clone(),
-                    now,
-                    rng,
-                )?;
-                (Offer::Call(p.update), p.view, Some(p.openings))
+        if let [Request::Close] = requests.as_slice() {
+            let next = closed(&view);
+            let offer = Offer::Close(next.state(cx.module.abi())?);
+            return self.send_offer(requests, offer, next, None, now);
+        }
+        let alone = requests.len() == 1;
+        let mut next = view;
+        let mut openings = self.secret.openings.clone();
+        let mut updates = Vec::with_capacity(requests.len());
+        let mut kept = Vec::with_capacity(requests.len());
+        for request in requests {
+            let Request::Call { function, args } = &request else {
+                continue;
+            };
+            match propose(
+                cx.sandbox,
+                cx.module,
+                cx.artifact,
+                &next,
+                &openings,
+                function,
+                args.clone(),
+                now,
+                rng,
+            ) {
+                Ok(p) => {
+                    updates.push(p.update);
+                    next = p.view;
+                    openings = p.openings;
+                    kept.push(request);
+                }
+                Err(e) if alone => return Err(e.into()),
+                Err(e) => self.out.events.push(Event::CallFailed {
+                    function: function.clone(),
+                    error: e.to_string(),
+                }),
             }
-            Request::Close => {
-                let next = closed(&view);
-                (Offer::Close(next.state(cx.module.abi())?), next, None)
+        }
+        let Some(last) = updates.pop() else {
+            return Ok(());
+        };
+        let offer = if updates.is_empty() {
+            Offer::Call(last)
+        } else {
+            Offer::Batch {
+                earlier: updates,
+                last,
             }
         };
+        self.send_offer(kept, offer, next, Some(openings), now)
+    }
+
+    fn send_offer(
+        &mut self,
+        requests: Vec<Request>,
+        offer: Offer,
+        next: ChannelView,
+        openings: Option<BTreeMap<u32, Opening>>,
+        now: u64,
+    ) -> Result<(), MachineError> {
         self.broadcast(Message::Propose(offer.clone()));
         self.rec.deadline = Some(now.saturating_add(self.config.timeout));
         self.mine = Some(Mine {
-            request,
+            requests,
             offer,
             next,
             openings,
@@ -1566,6 +1676,11 @@ impl Party {
         if self.mine.take().is_some() || self.vote.take().is_some() {
             self.rec.deadline = None;
         }
+        self.fail_queued("the channel is in dispute");
+    }
+
+    /// Drops every queued request, reporting each.
+    fn fail_queued(&mut self, why: &str) {
         for r in self.queue.drain(..) {
             let function = match r {
                 Request::Call { function, .. } => function,
@@ -1573,7 +1688,7 @@ impl Party {
             };
             self.out.events.push(Event::CallFailed {
                 function,
-                error: "the channel is in dispute".into(),
+                error: why.to_owned(),
             });
         }
     }
@@ -1640,15 +1755,17 @@ impl Party {
             });
         }
         if let Some(p) = &self.rec.pending {
-            if p.proposer == self.rec.me {
-                out.push(Message::Propose(p.offer.clone()));
-            }
+            // The signature first: a peer that meets the proposal after it
+            // knows the proposal is signed and lets it go first.
             if let Some(sig) = p.signatures[me] {
                 out.push(Message::Sign {
                     version: p.offer.state().version,
                     digest: p.offer.state().digest(),
                     signature: sig,
                 });
+            }
+            if p.proposer == self.rec.me {
+                out.push(Message::Propose(p.offer.clone()));
             }
         }
         if let Some(m) = &self.mine {

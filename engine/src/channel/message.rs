@@ -79,23 +79,47 @@ pub enum Message {
 pub enum Offer {
     /// A function call.
     Call(Update),
+    /// Several calls by one proposer, each on the state the one before it
+    /// leaves (versions one apart); only the last state is signed, so a
+    /// backlog of calls costs one signing round. The receiver checks each
+    /// call as if it came alone.
+    Batch {
+        /// The calls before the last, in order (at least one; at most
+        /// [`MAX_BATCH`] calls in all).
+        earlier: Vec<Update>,
+        /// The last call: its state is the one signed.
+        last: Update,
+    },
     /// Cooperative close: the current state again, one version on, final.
     Close(State),
 }
 
+/// Most calls in one [`Offer::Batch`].
+pub const MAX_BATCH: usize = 64;
+
 impl Offer {
-    /// The state proposed.
+    /// The state proposed (to be signed).
     pub fn state(&self) -> &State {
         match self {
-            Offer::Call(u) => &u.state,
+            Offer::Call(u) | Offer::Batch { last: u, .. } => &u.state,
             Offer::Close(s) => s,
         }
     }
 
-    /// The function called, or `"(close)"`.
+    /// The calls, in order (none for a close).
+    pub fn calls(&self) -> Vec<&Update> {
+        match self {
+            Offer::Call(u) => vec![u],
+            Offer::Batch { earlier, last } => earlier.iter().chain(Some(last)).collect(),
+            Offer::Close(_) => Vec::new(),
+        }
+    }
+
+    /// The function called, `"(batch)"`, or `"(close)"`.
     pub fn function(&self) -> &str {
         match self {
             Offer::Call(u) => &u.function,
+            Offer::Batch { .. } => "(batch)",
             Offer::Close(_) => "(close)",
         }
     }

@@ -91,7 +91,7 @@ use sotto_contracts::abi::Value;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::message::{Message, Offer, Refusal, RefusalKind};
+use super::message::{MAX_BATCH, Message, Offer, Refusal, RefusalKind};
 use super::record::{Pending, Phase, Record, Secret};
 use super::update::{ChannelView, Update};
 use crate::state::{Address, ChannelParams, Signature, State};
@@ -141,6 +141,7 @@ const MSG_RESYNC: u8 = 7;
 
 const OFFER_CALL: u8 = 0;
 const OFFER_CLOSE: u8 = 1;
+const OFFER_BATCH: u8 = 2;
 
 // The ABI's value type tags (`sotto_contracts::abi`).
 const VALUE_U64: u8 = 0;
@@ -173,6 +174,16 @@ pub enum WireError {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// A list shorter than its form allows (a batch of one call).
+    #[error("{what}: {len}, fewer than {min}")]
+    TooFew {
+        /// The item.
+        what: &'static str,
+        /// Its count.
+        len: usize,
+        /// The least allowed.
+        min: usize,
     },
     /// The input ended before `what` was complete.
     #[error("truncated input: {what} is incomplete")]
@@ -424,6 +435,11 @@ fn put_offer(w: &mut Writer, offer: &Offer) {
             w.u8(OFFER_CLOSE);
             put_state(w, state);
         }
+        Offer::Batch { earlier, last } => {
+            w.u8(OFFER_BATCH);
+            put_list(w, earlier, put_update);
+            put_update(w, last);
+        }
     }
 }
 
@@ -431,6 +447,21 @@ fn get_offer(r: &mut Reader<'_>) -> Result<Offer, WireError> {
     match r.u8("offer tag")? {
         OFFER_CALL => Ok(Offer::Call(get_update(r)?)),
         OFFER_CLOSE => Ok(Offer::Close(get_state(r)?)),
+        OFFER_BATCH => {
+            let earlier = get_list(r, "batched calls", MAX_BATCH - 1, get_update)?;
+            if earlier.is_empty() {
+                // One call travels as `Call`: one encoding per offer.
+                return Err(WireError::TooFew {
+                    what: "calls in a batch",
+                    len: 1,
+                    min: 2,
+                });
+            }
+            Ok(Offer::Batch {
+                earlier,
+                last: get_update(r)?,
+            })
+        }
         tag => Err(WireError::UnknownTag { what: "offer", tag }),
     }
 }
@@ -1020,6 +1051,18 @@ pub fn fuzz_samples() -> FuzzSamples {
         Message::Resync { version: None },
         Message::Resync { version: Some(3) },
     ];
+    // Last, so that the tests' positions of the others hold.
+    messages.push(Message::Propose(Offer::Batch {
+        earlier: vec![
+            Update {
+                proof: None,
+                commitments: Vec::new(),
+                ..update.clone()
+            },
+            update.clone(),
+        ],
+        last: update.clone(),
+    }));
     messages.extend(RefusalKind::ALL.iter().map(|kind| Message::Refuse {
         version: 4,
         // Not ASCII only, so that UTF-8 is exercised.
@@ -1155,6 +1198,25 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_one_call_is_refused() {
+        let s = samples();
+        let update = match &s.messages[2] {
+            Message::Propose(Offer::Call(u)) => u.clone(),
+            other => panic!("not a call: {other:?}"),
+        };
+        // One call travels as `Call`; a batch of one would be a second
+        // encoding of it.
+        let one = encode_message(&Message::Propose(Offer::Batch {
+            earlier: Vec::new(),
+            last: update,
+        }));
+        assert!(matches!(
+            decode_message(&one),
+            Err(WireError::TooFew { len: 1, min: 2, .. })
+        ));
+    }
+
+    #[test]
     fn a_trailing_byte_is_an_error() {
         for (name, mut bytes) in samples().encodings() {
             bytes.push(0);
@@ -1200,7 +1262,7 @@ mod tests {
         unknown(&withdraw, 1, MSG_RESYNC + 1, "message");
         unknown(&withdraw, 1, 0xff, "message");
         let call = message(&s.messages[2]);
-        unknown(&call, 2, OFFER_CLOSE + 1, "offer");
+        unknown(&call, 2, OFFER_BATCH + 1, "offer");
         let kinds = RefusalKind::ALL.len();
         let refuse = message(&Message::Refuse {
             version: 1,

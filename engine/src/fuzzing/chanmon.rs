@@ -10,7 +10,9 @@
 //!   never paid out more than it held (the harness's invariants);
 //! - every fully signed state a party holds pays out exactly the deposits;
 //! - nothing is stuck: every running party is idle and all agree on the
-//!   latest fully signed state.
+//!   latest fully signed state; or, where delivery alone cannot resolve it,
+//!   the timeouts lead to a dispute that settles the channel, every deposit
+//!   paid out.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -157,14 +159,33 @@ pub fn chanmon(data: &[u8]) {
         sim.run(usize::from(byte(data, &mut at) % 4));
     }
     // Deliver everything: restart the dead, reconnect everyone, repeat.
-    for _ in 0..3 {
-        sim.restart_all();
-        sim.run(100_000);
-        for i in 0..n {
-            sim.reconnect(u32::try_from(i).unwrap_or(0));
+    let heal = |sim: &mut Sim<'_, MemoryStore>| {
+        for _ in 0..3 {
+            sim.restart_all();
+            sim.run(100_000);
+            for i in 0..n {
+                sim.reconnect(u32::try_from(i).unwrap_or(0));
+            }
+            sim.run(100_000);
         }
-        sim.run(100_000);
-    }
+    };
+    heal(&mut sim);
+    let settled = if sim.converged() {
+        false
+    } else {
+        // What delivery alone cannot resolve (a proposer that signed a
+        // proposal its peer can no longer accept: it restarted and the
+        // proposal's time is now too far from its clock) the timeouts do:
+        // a dispute, the challenge period, settlement.
+        let period = sim.params().challenge_period;
+        let mut waited = 0;
+        while waited < CONFIG.timeout * 3 + period {
+            sim.advance(CONFIG.timeout / 4);
+            heal(&mut sim);
+            waited += CONFIG.timeout / 4;
+        }
+        true
+    };
     assert_eq!(sim.violations(), &[] as &[String], "an invariant broke");
     for i in 0..n {
         let i = u32::try_from(i).unwrap_or(0);
@@ -173,8 +194,23 @@ pub fn chanmon(data: &[u8]) {
             assert_eq!(total, v.deposits, "party {i}'s latest state creates money");
         }
     }
-    assert!(
-        sim.converged(),
-        "a channel is stuck after delivering everything"
-    );
+    if settled {
+        let id = sim.params().channel_id();
+        for i in 0..n {
+            let i = u32::try_from(i).unwrap_or(0);
+            if let Some(p) = sim.party(i) {
+                assert_eq!(
+                    p.record().phase,
+                    crate::channel::record::Phase::Closed,
+                    "party {i} is neither in step with the others nor settled"
+                );
+            }
+        }
+        let paid: u64 = sim.chain.paid(&id).iter().sum();
+        let held: u64 = sim.chain.deposits(&id).iter().sum();
+        assert_eq!(
+            paid, held,
+            "a settled channel did not pay out every deposit"
+        );
+    }
 }
