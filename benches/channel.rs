@@ -1,29 +1,32 @@
 //! Criterion benchmarks of one channel update with every party in this
-//! process: the cases of `sotto bench channel --in-process`. Group `update`:
-//! `payment` (public only, `pay_bob(1)` / `pay_alice(1)` alternately) and
-//! `negotiation` (`propose(700)`, one comparison proven and verified); each
-//! iteration is a whole step: run, prove, sign, re-execute, verify,
-//! countersign, with both signers' durable records.
+//! process, each a state machine with its own SQLite store: the cases of
+//! `sotto bench channel --in-process`. Group `update`: `payment` (public
+//! only, `pay_bob(1)` / `pay_alice(1)` alternately) and `negotiation`
+//! (`propose(700)`, one comparison proven and verified); each iteration is
+//! a whole update: run, prove, propose, re-execute, verify, accept, two
+//! durable commits and signatures, completion, every message through the
+//! wire encoding. `payment_backlog64`: 64 payments made at once, then run
+//! until quiet (two signing rounds: one call alone, then a batch of 63).
 //!
 //! Run with `cargo bench --bench channel`.
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sotto_contracts::abi::Value;
 use sotto_contracts::library::LIBRARY;
-use sotto_engine::channel::local::LocalChannel;
+use sotto_engine::channel::machine::{Config, Contract};
+use sotto_engine::channel::sim::Sim;
 use sotto_engine::sandbox::{Sandbox, SandboxConfig};
-use sotto_engine::state::SigningKey;
+use sotto_engine::store::SqliteStore;
 
 fn update(c: &mut Criterion) {
     let sandbox = Sandbox::new(SandboxConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let dir = std::env::temp_dir().join(format!("sotto-criterion-channel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let mut g = c.benchmark_group("update");
-    for (contract, private) in [
-        ("payment", &[][..]),
-        ("negotiation", &[("seller_floor", 600u64)][..]),
-    ] {
+    for contract in ["payment", "negotiation"] {
         let source = LIBRARY
             .iter()
             .find(|(n, _)| *n == contract)
@@ -35,33 +38,59 @@ fn update(c: &mut Criterion) {
         let module = sandbox
             .load_artifact(&artifact)
             .unwrap_or_else(|e| panic!("{e}"));
-        let records = dir.join(contract);
-        std::fs::create_dir_all(&records).unwrap_or_else(|e| panic!("{e}"));
-        let keys = (0..2).map(|_| SigningKey::generate()).collect();
-        let mut channel = LocalChannel::open(
-            &sandbox,
-            &module,
-            &artifact,
-            keys,
+        let cx = Contract {
+            sandbox: &sandbox,
+            module: &module,
+            artifact: &artifact,
+        };
+        let mut private = vec![BTreeMap::new(), BTreeMap::new()];
+        if let Some(f) = artifact
+            .abi()
+            .fields
+            .iter()
+            .position(|f| f.name == "seller_floor")
+        {
+            private[1].insert(u32::try_from(f).unwrap_or(u32::MAX), 600);
+        }
+        let stores = (0..2)
+            .map(|i| SqliteStore::open(&dir.join(format!("{contract}-{i}.db"))))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut sim = Sim::open(
+            cx,
+            Config::default(),
+            stores,
             vec![1_000_000_000, 1_000_000_000],
             private,
-            &records,
+            1,
         )
         .unwrap_or_else(|e| panic!("{e}"));
+        if contract == "payment" {
+            g.bench_function("payment_backlog64", |b| {
+                b.iter(|| {
+                    for _ in 0..64 {
+                        sim.call(0, black_box("pay_bob"), vec![Value::U64(1)])
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    sim.run(usize::MAX);
+                });
+            });
+        }
         let mut turn = 0u64;
         g.bench_function(contract, |b| {
             b.iter(|| {
                 turn += 1;
-                let (function, args) = match (contract, turn % 2) {
-                    ("payment", 0) => ("pay_alice", vec![Value::U64(1)]),
-                    ("payment", _) => ("pay_bob", vec![Value::U64(1)]),
-                    _ => ("propose", vec![Value::U64(700)]),
+                let (by, function, args) = match (contract, turn % 2) {
+                    ("payment", 0) => (1, "pay_alice", vec![Value::U64(1)]),
+                    ("payment", _) => (0, "pay_bob", vec![Value::U64(1)]),
+                    _ => (1, "propose", vec![Value::U64(700)]),
                 };
-                channel
-                    .step(black_box(function), args)
+                sim.call(by, black_box(function), args)
                     .unwrap_or_else(|e| panic!("{e}"));
+                sim.run(usize::MAX);
             });
         });
+        assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
