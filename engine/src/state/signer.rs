@@ -10,9 +10,10 @@
 //! The record is an append-only file of 72-byte entries (`channel id ‖
 //! version (u64 big-endian) ‖ digest`), synced to disk before the signature
 //! is returned. A crash during an append leaves a torn last entry; its
-//! signature was never released, so reopening drops it. (The SQLite store
-//! of the update protocol will hold this record in the same transaction as
-//! the state; this file keeps the guarantee until then.)
+//! signature was never released, so reopening drops it. (The protocol's
+//! state machine keeps its signing record in its store instead, in the same
+//! transaction as the state; this signer serves the store-less
+//! `channel::local` harness.)
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
