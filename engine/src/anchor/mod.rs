@@ -47,8 +47,12 @@ pub enum AnchorCall {
         /// Every participant's signature, in party order.
         signatures: Vec<Signature>,
     },
-    /// After the challenge period: settle on the registered state.
-    Finalize,
+    /// After the challenge period: settle on the registered state (the
+    /// chain keeps only its hash, so the call carries it again).
+    Finalize {
+        /// The registered state, as the `Registered` event showed it.
+        state: State,
+    },
     /// Pay `party` what the concluded channel owes it.
     Withdraw {
         /// The party paid.
@@ -68,8 +72,8 @@ pub enum ChainEvent {
     },
     /// A state was registered; it may be refuted until `until` (chain time).
     Registered {
-        /// Its version.
-        version: u64,
+        /// The state (its signatures were checked on chain).
+        state: State,
         /// The end of the challenge period.
         until: u64,
     },
@@ -121,6 +125,9 @@ pub enum AnchorError {
     /// Nothing registered to finalize.
     #[error("no dispute is registered")]
     NoDispute,
+    /// The state given is not the registered one.
+    #[error("the state given is not the registered one")]
+    NotRegistered,
     /// Nothing (more) to withdraw.
     #[error("nothing to withdraw for party #{0}")]
     NothingToWithdraw(u32),
@@ -132,10 +139,22 @@ pub enum AnchorError {
     Backend(String),
 }
 
+/// What an accepted call cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Receipt {
+    /// Gas used by the transaction (`None` on a chain without gas: the
+    /// in-memory test chain).
+    pub gas: Option<u64>,
+    /// Bytes of calldata the transaction carried (`None` likewise).
+    pub calldata_bytes: Option<u64>,
+}
+
 /// A chain that holds channels' deposits and settles them.
 pub trait Anchor {
-    /// Submits `call` for the channel of `params`.
-    fn submit(&mut self, params: &ChannelParams, call: &AnchorCall) -> Result<(), AnchorError>;
+    /// Submits `call` for the channel of `params`; a refused call (a
+    /// revert) is an error and changes nothing.
+    fn submit(&mut self, params: &ChannelParams, call: &AnchorCall)
+    -> Result<Receipt, AnchorError>;
 
     /// The channel's events from the `from`-th on, and the index after
     /// the last one returned.
@@ -147,4 +166,10 @@ pub trait Anchor {
 
     /// The chain's time, in seconds.
     fn now(&self) -> u64;
+
+    /// Moves the chain's clock forward by `seconds` (and mines a block),
+    /// on chains that allow it: the test chain, the embedded chain, a
+    /// development node. A real network refuses with
+    /// [`AnchorError::Backend`].
+    fn advance(&mut self, seconds: u64) -> Result<(), AnchorError>;
 }

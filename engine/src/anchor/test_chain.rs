@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Anchor, AnchorCall, AnchorError, ChainEvent};
+use super::{Anchor, AnchorCall, AnchorError, ChainEvent, Receipt};
 use crate::state::{ChannelParams, Signature, State, recover};
 
 /// One channel on the test chain.
@@ -103,7 +103,11 @@ fn check_state(
 }
 
 impl Anchor for TestChain {
-    fn submit(&mut self, params: &ChannelParams, call: &AnchorCall) -> Result<(), AnchorError> {
+    fn submit(
+        &mut self,
+        params: &ChannelParams,
+        call: &AnchorCall,
+    ) -> Result<Receipt, AnchorError> {
         let n = params.participants.len();
         let now = self.now;
         let c = self
@@ -171,14 +175,17 @@ impl Anchor for TestChain {
                 };
                 c.registered = Some((state.clone(), until));
                 c.log.push(ChainEvent::Registered {
-                    version: state.version,
+                    state: state.clone(),
                     until,
                 });
             }
-            AnchorCall::Finalize => {
+            AnchorCall::Finalize { state: claimed } => {
                 let Some((state, until)) = &c.registered else {
                     return Err(AnchorError::NoDispute);
                 };
+                if claimed != state {
+                    return Err(AnchorError::NotRegistered);
+                }
                 if now < *until {
                     return Err(AnchorError::Period("is not over"));
                 }
@@ -214,7 +221,7 @@ impl Anchor for TestChain {
             }
         }
         self.submitted += 1;
-        Ok(())
+        Ok(Receipt::default())
     }
 
     fn events(
@@ -233,5 +240,10 @@ impl Anchor for TestChain {
 
     fn now(&self) -> u64 {
         self.now
+    }
+
+    fn advance(&mut self, seconds: u64) -> Result<(), AnchorError> {
+        TestChain::advance(self, seconds);
+        Ok(())
     }
 }

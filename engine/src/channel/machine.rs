@@ -513,7 +513,12 @@ impl Party {
             }
             Phase::Disputing => {
                 let latest = self.latest().map_or(0, |v| v.version);
-                if self.rec.registered.is_none_or(|(v, _)| v < latest) {
+                if self
+                    .rec
+                    .registered
+                    .as_ref()
+                    .is_none_or(|(s, _)| s.version < latest)
+                {
                     self.register(cx)?;
                 }
             }
@@ -735,8 +740,9 @@ impl Party {
                     self.out.events.push(Event::Funded);
                 }
             }
-            ChainEvent::Registered { version, until } => {
-                self.rec.registered = Some((version, until));
+            ChainEvent::Registered { state, until } => {
+                let version = state.version;
+                self.rec.registered = Some((state, until));
                 if self.rec.phase != Phase::Closed {
                     self.enter_dispute();
                     self.rec.deadline = Some(until);
@@ -797,10 +803,10 @@ impl Party {
                     // Nobody concluded the final state: do it ourselves.
                     self.conclude(cx, now)?;
                 }
-                Phase::Disputing => match self.rec.registered {
-                    Some((_, until)) if now >= until => {
+                Phase::Disputing => match self.rec.registered.clone() {
+                    Some((state, until)) if now >= until => {
                         self.step(Step::Finalize);
-                        self.out.anchor.push(AnchorCall::Finalize);
+                        self.out.anchor.push(AnchorCall::Finalize { state });
                         self.rec.deadline = Some(now.saturating_add(self.config.timeout));
                     }
                     Some((_, until)) => self.rec.deadline = Some(until),

@@ -10,7 +10,7 @@ use sotto_circuits::{Commitment, Opening, Proof};
 
 use super::message::Offer;
 use super::update::ChannelView;
-use crate::state::{ChannelParams, Signature};
+use crate::state::{ChannelParams, Signature, State};
 
 /// Where a channel is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,8 +99,8 @@ pub struct Record {
     pub deadline: Option<u64>,
     /// Private values other parties revealed: field index → value.
     pub revealed: BTreeMap<u32, u64>,
-    /// The state registered on chain: (version, end of challenge period).
-    pub registered: Option<(u64, u64)>,
+    /// The state registered on chain, and the end of its challenge period.
+    pub registered: Option<(State, u64)>,
     /// The settled allocation, once concluded.
     pub concluded: Option<Vec<u64>>,
 }

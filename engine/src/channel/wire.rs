@@ -52,7 +52,7 @@
 //!            commitments:list(≤64)<opt<cmap>> my_proof:opt<proof>
 //!            view:opt<view> signatures:list(≤64)<opt<[65]>>
 //!            pending:opt<pending> funded:list(≤64)<u64> deadline:opt<u64>
-//!            revealed:map(≤1024)<u64> registered:opt<u64 u64>
+//!            revealed:map(≤1024)<u64> registered:opt<state u64>
 //!            concluded:opt<list(≤64)<u64>>
 //! params   = participants:list(≤64)<[20]> nonce:u64 challenge_period:u64
 //!            contract_id:[32] asset:[20] adjudicator:[20] chain_id:u64
@@ -559,8 +559,8 @@ fn put_record(w: &mut Writer, rec: &Record) {
     put_list(w, &rec.funded, |w, f| w.u64(*f));
     put_opt(w, &rec.deadline, |w, d| w.u64(*d));
     put_map(w, &rec.revealed, |w, v| w.u64(*v));
-    put_opt(w, &rec.registered, |w, (version, end)| {
-        w.u64(*version);
+    put_opt(w, &rec.registered, |w, (state, end)| {
+        put_state(w, state);
         w.u64(*end);
     });
     put_opt(w, &rec.concluded, |w, c| put_list(w, c, |w, a| w.u64(*a)));
@@ -585,7 +585,7 @@ fn get_record(r: &mut Reader<'_>) -> Result<Record, WireError> {
             Ok(r.u64("revealed value")?)
         })?,
         registered: get_opt(r, "registered flag", |r| {
-            Ok((r.u64("registered version")?, r.u64("challenge end")?))
+            Ok((get_state(r)?, r.u64("challenge end")?))
         })?,
         concluded: get_opt(r, "concluded flag", |r| {
             get_list(r, "concluded allocation", MAX_PARTIES, |r| {
@@ -1103,7 +1103,7 @@ pub fn fuzz_samples() -> FuzzSamples {
         funded: vec![50, 50],
         deadline: Some(1_700_000_060),
         revealed: [(7, 99), (9, 0)].into(),
-        registered: Some((3, 1_700_003_600)),
+        registered: Some((state.clone(), 1_700_003_600)),
         concluded: Some(vec![70, 30]),
     }];
     records.extend(Phase::ALL.iter().map(|p| fresh(*p)));
