@@ -5,8 +5,8 @@
 //! Each party is a [`Party`] state machine with its own store (any
 //! [`Store`], wrapped in a [`FaultyStore`]); messages travel through an
 //! in-memory network as bytes in the wire format, so every message is
-//! encoded and decoded as it would be over TCP; the chain is a
-//! [`TestChain`]. The driver follows the machine's rule: it commits a
+//! encoded and decoded as it would be over TCP; the chain is any
+//! [`Anchor`] (the in-memory [`TestChain`] by default). The driver follows the machine's rule: it commits a
 //! step's snapshot before it sends or submits anything of that step, and a
 //! party whose commit fails is dropped and restarted from its store.
 //!
@@ -23,7 +23,7 @@ use sotto_contracts::abi::Value;
 use super::machine::{Config, Contract, Event, MachineError, Output, Party, Step};
 use super::message::Message;
 use super::wire;
-use crate::anchor::{Anchor, AnchorCall, TestChain};
+use crate::anchor::{Anchor, AnchorCall, ChainEvent, Receipt, TestChain};
 use crate::state::{Address, ChannelParams, SigningKey};
 use crate::store::{Fault, FaultyStore, Store};
 
@@ -68,13 +68,15 @@ pub struct Node<S: Store> {
 
 /// A channel with every party in this process. See the module docs.
 #[derive(Debug)]
-pub struct Sim<'a, S: Store> {
+pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     cx: Contract<'a>,
     config: Config,
     /// The parties' clock, and the chain's.
     pub now: u64,
     /// The chain.
-    pub chain: TestChain,
+    pub chain: A,
+    /// Every call the chain accepted: (party, call name, receipt).
+    pub receipts: Vec<(u32, &'static str, Receipt)>,
     /// The parties, in party order.
     pub nodes: Vec<Node<S>>,
     /// Messages sent and not yet delivered, in sending order.
@@ -88,6 +90,10 @@ pub struct Sim<'a, S: Store> {
     /// Chain calls the chain refused: (party, error).
     pub refused: Vec<(u32, String)>,
     released: HashMap<(u32, u64), [u8; 32]>,
+    /// What the chain holds and paid, from its events.
+    held: Vec<u64>,
+    paid: u128,
+    cursor: usize,
     violations: Vec<String>,
     params: ChannelParams,
     rng: StdRng,
@@ -101,7 +107,7 @@ pub fn secret(i: usize) -> [u8; 32] {
     s
 }
 
-impl<'a, S: Store> Sim<'a, S> {
+impl<'a, S: Store> Sim<'a, S, TestChain> {
     /// Opens a channel of `cx`'s contract between `stores.len()` parties
     /// with `deposits` and each party's private initial values (field
     /// index → value); the opening runs until the network is quiet.
@@ -130,7 +136,28 @@ impl<'a, S: Store> Sim<'a, S> {
         seed: u64,
         crash: Option<(u32, Step, Crash)>,
     ) -> Result<Self, MachineError> {
-        let keys: Vec<SigningKey> = (0..stores.len())
+        let mut chain = TestChain::new();
+        chain.advance(1_000);
+        Sim::start_on(cx, config, chain, stores, deposits, private, seed, crash)
+    }
+}
+
+impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
+    /// Starts opening on `chain`, as [`Sim::start`]: the parties' clock is
+    /// the chain's.
+    #[allow(clippy::too_many_arguments, reason = "a channel needs each of these")]
+    pub fn start_on(
+        cx: Contract<'a>,
+        config: Config,
+        chain: A,
+        stores: Vec<S>,
+        deposits: Vec<u64>,
+        private: Vec<BTreeMap<u32, u64>>,
+        seed: u64,
+        crash: Option<(u32, Step, Crash)>,
+    ) -> Result<Self, MachineError> {
+        let n = stores.len();
+        let keys: Vec<SigningKey> = (0..n)
             .map(|i| SigningKey::from_bytes(&secret(i)))
             .collect::<Option<_>>()
             .ok_or_else(|| MachineError::Setup("a test key is invalid".into()))?;
@@ -146,8 +173,9 @@ impl<'a, S: Store> Sim<'a, S> {
         let mut sim = Sim {
             cx,
             config,
-            now: 1_000,
-            chain: TestChain::new(),
+            now: chain.now(),
+            chain,
+            receipts: Vec::new(),
             nodes: stores
                 .into_iter()
                 .enumerate()
@@ -165,11 +193,13 @@ impl<'a, S: Store> Sim<'a, S> {
             crashes: Vec::new(),
             refused: Vec::new(),
             released: HashMap::new(),
+            held: vec![0; n],
+            paid: 0,
+            cursor: 0,
             violations: Vec::new(),
             params: params.clone(),
             rng: StdRng::seed_from_u64(seed),
         };
-        sim.chain.advance(sim.now);
         if let Some((i, step, how)) = crash {
             sim.crash_at(i, step, how);
         }
@@ -420,7 +450,10 @@ impl<'a, S: Store> Sim<'a, S> {
     /// Lets `seconds` pass for every party and the chain.
     pub fn advance(&mut self, seconds: u64) {
         self.now = self.now.saturating_add(seconds);
-        self.chain.advance(seconds);
+        if let Err(e) = self.chain.advance(seconds) {
+            self.violations
+                .push(format!("the chain cannot advance: {e}"));
+        }
         let cx = self.cx;
         let now = self.now;
         for i in 0..self.nodes.len() {
@@ -540,8 +573,9 @@ impl<'a, S: Store> Sim<'a, S> {
                 {
                     self.release(i, state.version, state.digest());
                 }
-                if let Err(e) = self.chain.submit(&self.params, call) {
-                    self.refused.push((i, e.to_string()));
+                match self.chain.submit(&self.params, call) {
+                    Ok(receipt) => self.receipts.push((i, call_name(call), receipt)),
+                    Err(e) => self.refused.push((i, e.to_string())),
                 }
             }
             work.extend(self.chain_outputs());
@@ -600,18 +634,48 @@ impl<'a, S: Store> Sim<'a, S> {
         }
     }
 
+    /// Follows the chain's events for what it holds and paid, and checks
+    /// it never pays out more than it holds.
     fn check_chain(&mut self) {
         let id = self.params.channel_id();
-        let held: u128 = self
-            .chain
-            .deposits(&id)
-            .iter()
-            .map(|d| u128::from(*d))
-            .sum();
-        let paid: u128 = self.chain.paid(&id).iter().map(|d| u128::from(*d)).sum();
-        if paid > held {
-            self.violations
-                .push(format!("the chain paid {paid} out of {held} deposited"));
+        let Ok((events, next)) = self.chain.events(&id, self.cursor) else {
+            return;
+        };
+        self.cursor = next;
+        for e in events {
+            match e {
+                ChainEvent::Deposited { party, total } => {
+                    if let Some(h) = self.held.get_mut(party as usize) {
+                        *h = total;
+                    }
+                }
+                ChainEvent::Withdrawn { amount, .. } => self.paid += u128::from(amount),
+                _ => {}
+            }
         }
+        let held: u128 = self.held.iter().map(|d| u128::from(*d)).sum();
+        if self.paid > held {
+            self.violations.push(format!(
+                "the chain paid {} out of {held} deposited",
+                self.paid
+            ));
+        }
+    }
+
+    /// What the chain holds for the channel, by party, and what it paid
+    /// out in all, from its events.
+    pub fn chain_totals(&self) -> (Vec<u64>, u128) {
+        (self.held.clone(), self.paid)
+    }
+}
+
+/// A short name for a chain call, for receipts.
+fn call_name(call: &AnchorCall) -> &'static str {
+    match call {
+        AnchorCall::Deposit { .. } => "deposit",
+        AnchorCall::Conclude { .. } => "conclude",
+        AnchorCall::Register { .. } => "register",
+        AnchorCall::Finalize { .. } => "finalize",
+        AnchorCall::Withdraw { .. } => "withdraw",
     }
 }
