@@ -173,8 +173,15 @@ fn negotiation_proves_private_limits_and_finishes() {
     // accept.
     let e = sim.call(0, "accept", vec![]).unwrap_err();
     assert!(e.to_string().contains("above the buyer's limit"), "{e}");
-    sim.call(0, "raise_limit", vec![u(800)]).unwrap();
-    settle(&mut sim);
+    // Private updates, one after the other: each a new commitment and a
+    // proof that the limit only rises.
+    for limit_value in (660..=800).step_by(10) {
+        sim.call(0, "raise_limit", vec![u(limit_value)]).unwrap();
+        settle(&mut sim);
+    }
+    // Lowering it is refused by the buyer's own run.
+    let e = sim.call(0, "raise_limit", vec![u(700)]).unwrap_err();
+    assert!(e.to_string().contains("a limit can only be raised"), "{e}");
     // The seller never learns the limit: only its commitment changed.
     let seller = sim.party(1).unwrap();
     assert!(!seller.openings().contains_key(&limit));
@@ -188,7 +195,7 @@ fn negotiation_proves_private_limits_and_finishes() {
         800
     );
     sim.call(0, "accept", vec![]).unwrap();
-    assert_eq!(settle(&mut sim), 3);
+    assert_eq!(settle(&mut sim), 17);
     let id = sim.params().channel_id();
     // `accept` finishes the contract: its final state closes at once.
     assert_eq!(sim.chain.concluded(&id), Some(vec![300, 800]));
@@ -419,6 +426,26 @@ fn adversarial_messages_are_rejected_and_the_honest_party_goes_on() {
     let mut x = honest.clone();
     x.state.channel_id[0] ^= 1;
     try_offer(&mut sim, seller, x, RefusalKind::Channel);
+    // A proof made in another channel (same contract, same parties,
+    // another nonce), its state re-addressed to this one: the proof's
+    // context does not match.
+    let mut twin = Sim::open(
+        b.cx(),
+        Config::default(),
+        memory(2),
+        vec![1000, 100],
+        vec![[(limit, 800)].into(), [(floor, 600)].into()],
+        80,
+    )
+    .unwrap();
+    twin.call(1, "propose", vec![u(700)]).unwrap();
+    let Some(Message::Propose(Offer::Call(mut x))) =
+        sotto_engine::channel::wire::decode_message(&twin.network[0].bytes).ok()
+    else {
+        panic!("the twin's proposal")
+    };
+    x.state.channel_id = honest.state.channel_id;
+    try_offer(&mut sim, seller, x, RefusalKind::Proof);
     // A call by the wrong party: the buyer's node receives `propose`
     // (the seller's function) from... the seller is its only peer, so a
     // function of the buyer's, sent by the seller.
