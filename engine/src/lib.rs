@@ -9,6 +9,7 @@
 //! state machine, messages, wire format, the in-process harness);
 //! [`store`], SQLite and in-memory stores behind one trait; [`anchor`],
 //! the chain as the protocol sees it, with an in-memory adjudicator;
+//! [`run`], a scenario played through the whole protocol;
 //! [`draw`], random call inputs for tests; and [`fuzzing`], the bodies of
 //! its fuzz targets. The crate depends on `sotto-contracts` and
 //! `sotto-circuits`, never the other way.
@@ -19,6 +20,7 @@ pub mod channel;
 pub mod draw;
 pub mod fuzzing;
 pub mod play;
+pub mod run;
 pub mod sandbox;
 pub mod state;
 pub mod store;

@@ -1786,11 +1786,15 @@ impl Party {
     }
 }
 
-/// The view `view` closes to: the same state, one version on, final.
+/// The view `view` closes to: the same contract state, one version on,
+/// final, paying the live allocation (what the contract holds for each
+/// party now; the signed one is what a silence would pay, and nobody is
+/// silent in a cooperative close).
 fn closed(view: &ChannelView) -> ChannelView {
     ChannelView {
         version: view.version.saturating_add(1),
         finished: true,
+        signed: view.live.clone(),
         ..view.clone()
     }
 }

@@ -77,6 +77,11 @@ pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     pub chain: A,
     /// Every call the chain accepted: (party, call name, receipt).
     pub receipts: Vec<(u32, &'static str, Receipt)>,
+    /// Messages sent, and their bytes on the wire.
+    pub wire: (u64, u64),
+    /// The encoded size of every proof proposed (each once, however many
+    /// parties it went to).
+    pub proofs: Vec<usize>,
     /// The parties, in party order.
     pub nodes: Vec<Node<S>>,
     /// Messages sent and not yet delivered, in sending order.
@@ -92,7 +97,7 @@ pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     released: HashMap<(u32, u64), [u8; 32]>,
     /// What the chain holds and paid, from its events.
     held: Vec<u64>,
-    paid: u128,
+    paid: Vec<u64>,
     cursor: usize,
     violations: Vec<String>,
     params: ChannelParams,
@@ -176,6 +181,8 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             now: chain.now(),
             chain,
             receipts: Vec::new(),
+            wire: (0, 0),
+            proofs: Vec::new(),
             nodes: stores
                 .into_iter()
                 .enumerate()
@@ -194,7 +201,7 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             refused: Vec::new(),
             released: HashMap::new(),
             held: vec![0; n],
-            paid: 0,
+            paid: vec![0; n],
             cursor: 0,
             violations: Vec::new(),
             params: params.clone(),
@@ -554,17 +561,28 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                     self.steps.push((i, *s));
                 }
             }
+            let mut counted = std::collections::HashSet::new();
             for (to, m) in &out.send {
-                if let Message::Sign {
-                    version, digest, ..
-                } = m
-                {
-                    self.release(i, *version, *digest);
+                match m {
+                    Message::Sign {
+                        version, digest, ..
+                    } => self.release(i, *version, *digest),
+                    Message::Propose(offer) if counted.insert(offer.state().digest()) => {
+                        for u in offer.calls() {
+                            if let Some(p) = &u.proof {
+                                self.proofs.push(p.encode().len());
+                            }
+                        }
+                    }
+                    _ => {}
                 }
+                let bytes = wire::encode_message(m);
+                self.wire.0 += 1;
+                self.wire.1 += bytes.len() as u64;
                 self.network.push(Envelope {
                     from: i,
                     to: *to,
-                    bytes: wire::encode_message(m),
+                    bytes,
                 });
             }
             for call in &out.anchor {
@@ -649,23 +667,26 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                         *h = total;
                     }
                 }
-                ChainEvent::Withdrawn { amount, .. } => self.paid += u128::from(amount),
+                ChainEvent::Withdrawn { party, amount } => {
+                    if let Some(p) = self.paid.get_mut(party as usize) {
+                        *p = p.saturating_add(amount);
+                    }
+                }
                 _ => {}
             }
         }
         let held: u128 = self.held.iter().map(|d| u128::from(*d)).sum();
-        if self.paid > held {
-            self.violations.push(format!(
-                "the chain paid {} out of {held} deposited",
-                self.paid
-            ));
+        let paid: u128 = self.paid.iter().map(|d| u128::from(*d)).sum();
+        if paid > held {
+            self.violations
+                .push(format!("the chain paid {paid} out of {held} deposited"));
         }
     }
 
-    /// What the chain holds for the channel, by party, and what it paid
-    /// out in all, from its events.
-    pub fn chain_totals(&self) -> (Vec<u64>, u128) {
-        (self.held.clone(), self.paid)
+    /// What the chain holds for the channel and what it paid out, by
+    /// party, from its events.
+    pub fn chain_totals(&self) -> (Vec<u64>, Vec<u64>) {
+        (self.held.clone(), self.paid.clone())
     }
 }
 
