@@ -13,12 +13,16 @@
 //! - The Solidity adjudicator on an embedded EVM and over JSON-RPC: the
 //!   anchor-chain issue, behind this same trait.
 
+mod embedded;
+mod rpc;
 mod test_chain;
 
 use thiserror::Error;
 
-use crate::state::{ChannelParams, Signature, State};
+use crate::state::{Address, ChannelParams, Signature, State};
 
+pub use embedded::{EmbeddedChain, EmbeddedError};
+pub use rpc::{RpcChain, RpcOptions};
 pub use test_chain::TestChain;
 
 /// What a party asks of the chain.
@@ -166,6 +170,13 @@ pub trait Anchor {
 
     /// The chain's time, in seconds.
     fn now(&self) -> u64;
+
+    /// The adjudicator's address: what channel parameters on this chain
+    /// must name.
+    fn adjudicator(&self) -> Address;
+
+    /// The chain's id: what channel parameters on this chain must name.
+    fn chain_id(&self) -> u64;
 
     /// Moves the chain's clock forward by `seconds` (and mines a block),
     /// on chains that allow it: the test chain, the embedded chain, a

@@ -3,7 +3,12 @@
 use std::collections::HashMap;
 
 use super::{Anchor, AnchorCall, AnchorError, ChainEvent, Receipt};
-use crate::state::{ChannelParams, Signature, State, recover};
+use crate::state::{Address, ChannelParams, Signature, State, recover};
+
+/// The test chain's (nominal) adjudicator address.
+const TEST_ADJUDICATOR: Address = Address([0xad; 20]);
+/// The test chain's id (anvil's default, like the embedded chain's).
+const TEST_CHAIN_ID: u64 = 31337;
 
 /// One channel on the test chain.
 #[derive(Debug, Clone, Default)]
@@ -141,13 +146,22 @@ impl Anchor for TestChain {
                 if !state.is_final {
                     return Err(AnchorError::NotFinal);
                 }
-                c.owed = Some(state.allocation.clone());
+                // As on chain: version 0 of a never fully funded channel
+                // refunds each party's own deposit.
+                let held: u128 = c.deposits.iter().map(|d| u128::from(*d)).sum();
+                let paid: u128 = state.allocation.iter().map(|a| u128::from(*a)).sum();
+                let allocation = if paid > held {
+                    c.deposits.clone()
+                } else {
+                    state.allocation.clone()
+                };
+                c.owed = Some(allocation.clone());
                 c.log.push(ChainEvent::Concluded {
-                    allocation: state.allocation.clone(),
+                    allocation: allocation.clone(),
                     cooperative: true,
                 });
                 // A cooperative close pays out at once.
-                for (party, amount) in state.allocation.iter().enumerate() {
+                for (party, amount) in allocation.iter().enumerate() {
                     if *amount > 0 {
                         c.paid[party] = *amount;
                         c.log.push(ChainEvent::Withdrawn {
@@ -245,5 +259,13 @@ impl Anchor for TestChain {
     fn advance(&mut self, seconds: u64) -> Result<(), AnchorError> {
         TestChain::advance(self, seconds);
         Ok(())
+    }
+
+    fn adjudicator(&self) -> Address {
+        TEST_ADJUDICATOR
+    }
+
+    fn chain_id(&self) -> u64 {
+        TEST_CHAIN_ID
     }
 }

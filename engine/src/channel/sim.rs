@@ -172,8 +172,8 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             challenge_period: 3600,
             contract_id: cx.artifact.id(),
             asset: Address([0; 20]),
-            adjudicator: Address([0xad; 20]),
-            chain_id: 31337,
+            adjudicator: chain.adjudicator(),
+            chain_id: chain.chain_id(),
         };
         let mut sim = Sim {
             cx,

@@ -1,0 +1,1139 @@
+//! The Solidity adjudicator on any EVM node, over JSON-RPC: see [`RpcChain`].
+//!
+//! It exists so that a node can run its channels against a real chain (or a
+//! development node such as anvil) behind the same synchronous [`Anchor`]
+//! trait as the in-memory and embedded chains. Its invariants (every
+//! request under a timeout, every answer typed or refused, a refused call
+//! sends nothing) are listed on [`RpcChain`], whose docs are public.
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy_consensus::{SignableTransaction as _, TxEip1559, TxEnvelope};
+use alloy_primitives::{B256, Bytes, LogData, TxKind, U256, hex};
+use alloy_provider::network::eip2718::Encodable2718 as _;
+use alloy_provider::transport::TransportError;
+use alloy_provider::{Provider as _, RootProvider};
+use alloy_rpc_types_eth::{
+    BlockId, BlockNumberOrTag, Filter, Log, TransactionInput, TransactionReceipt,
+    TransactionRequest,
+};
+use alloy_sol_types::{
+    SolCall as _, SolEvent as _, SolEventInterface as _, SolInterface as _, sol,
+};
+
+use super::{Anchor, AnchorCall, AnchorError, ChainEvent, Receipt};
+use crate::state::{Address, ChannelParams, Signature, SigningKey, State};
+
+/// The adjudicator's compiled artifact (ABI, creation and runtime
+/// bytecode), built from `solidity/Adjudicator.sol` and committed.
+const ARTIFACT: &str = include_str!("solidity/Adjudicator.json");
+
+/// At most this many blocks per `eth_getLogs` request: public nodes refuse
+/// wider ranges.
+const LOG_RANGE: u64 = 5_000;
+
+sol! {
+    /// The adjudicator's external interface (`solidity/Adjudicator.sol`).
+    /// A test checks every selector against the artifact's ABI.
+    interface IAdjudicator {
+        struct Params {
+            address[] participants;
+            uint256 nonce;
+            uint64 challengePeriod;
+            bytes32 contractId;
+            address asset;
+            address adjudicator;
+            uint256 chainId;
+        }
+
+        struct State {
+            bytes32 channelId;
+            uint64 version;
+            bytes32 commitment;
+            uint256[] allocation;
+            bool isFinal;
+        }
+
+        event Deposited(bytes32 indexed channelId, uint256 party, uint256 total);
+        event Registered(bytes32 indexed channelId, State state, uint64 until);
+        event Concluded(bytes32 indexed channelId, uint256[] allocation, bool cooperative);
+        event Withdrawn(bytes32 indexed channelId, uint256 party, uint256 amount);
+
+        error WrongAdjudicator(address adjudicator);
+        error WrongChain(uint256 chainId);
+        error NonCanonical();
+        error AssetNotSupported(address asset);
+        error UnknownParty(uint256 party);
+        error DepositOverflow(uint256 party);
+        error ChannelConcluded();
+        error WrongChannel();
+        error SignatureCount(uint256 length);
+        error BadSignature(uint256 party);
+        error BadAllocation();
+        error NotFinal();
+        error Stale(uint64 registered);
+        error PeriodOver(uint64 until);
+        error PeriodNotOver(uint64 until);
+        error NoDispute();
+        error NotRegistered();
+        error NothingToWithdraw(uint256 party);
+        error PayoutFailed(uint256 party);
+
+        function channelId(Params calldata p) public pure returns (bytes32);
+        function stateDigest(State calldata s) public pure returns (bytes32);
+        function deposit(Params calldata p, uint256 party) external payable;
+        function conclude(Params calldata p, State calldata s, bytes calldata sigs) external;
+        function register(Params calldata p, State calldata s, bytes calldata sigs) external;
+        function finalize(Params calldata p, State calldata s) external;
+        function withdraw(Params calldata p, uint256 party) external;
+    }
+}
+
+/// How an [`RpcChain`] talks to its node; [`RpcOptions::default`] suits a
+/// local development node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcOptions {
+    /// Events are read only from blocks this many below the head (0: the
+    /// head itself).
+    pub confirmations: u64,
+    /// The deployed adjudicator; `None` deploys a new one from the
+    /// committed artifact.
+    pub adjudicator: Option<Address>,
+    /// The first block to read the adjudicator's logs from when its address
+    /// is given (its deployment block, ideally; 0 scans the whole chain).
+    /// Ignored when this chain deploys the adjudicator itself.
+    pub from_block: u64,
+    /// The longest any single request to the node may take.
+    pub request_timeout: Duration,
+    /// The longest a sent transaction may take to be mined.
+    pub receipt_timeout: Duration,
+}
+
+impl Default for RpcOptions {
+    fn default() -> Self {
+        RpcOptions {
+            confirmations: 0,
+            adjudicator: None,
+            from_block: 0,
+            request_timeout: Duration::from_secs(5),
+            receipt_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The node: a runtime, a provider, and where it is (for error messages,
+/// without any credentials the URL may carry).
+struct Node {
+    runtime: tokio::runtime::Runtime,
+    provider: RootProvider,
+    endpoint: String,
+    timeout: Duration,
+}
+
+impl Node {
+    /// Runs one request under the timeout; `what` names it in errors.
+    fn run<F, T>(&self, what: &str, request: F) -> Result<Result<T, TransportError>, AnchorError>
+    where
+        F: IntoFuture<Output = Result<T, TransportError>>,
+    {
+        self.runtime
+            .block_on(async { tokio::time::timeout(self.timeout, request.into_future()).await })
+            .map_err(|_| {
+                AnchorError::Backend(format!(
+                    "{what}: no answer from {} within {:?}",
+                    self.endpoint, self.timeout
+                ))
+            })
+    }
+
+    /// One request: its typed answer, or why there is none.
+    fn call<F, T>(&self, what: &str, request: F) -> Result<T, AnchorError>
+    where
+        F: IntoFuture<Output = Result<T, TransportError>>,
+    {
+        self.run(what, request)?.map_err(|e| self.failed(what, &e))
+    }
+
+    /// Like [`Node::call`], for a request that executes the adjudicator
+    /// (an estimate or an `eth_call`): a revert becomes its typed error.
+    fn execute<F, T>(&self, what: &str, request: F) -> Result<T, AnchorError>
+    where
+        F: IntoFuture<Output = Result<T, TransportError>>,
+    {
+        self.run(what, request)?.map_err(|e| {
+            match e.as_error_resp().and_then(|p| p.as_revert_data()) {
+                Some(data) => decode_revert(&data),
+                None => self.failed(what, &e),
+            }
+        })
+    }
+
+    fn failed(&self, what: &str, e: &TransportError) -> AnchorError {
+        AnchorError::Backend(format!(
+            "{what} at {}: {}",
+            self.endpoint,
+            scrub_urls(&e.to_string())
+        ))
+    }
+
+    fn sleep(&self, d: Duration) {
+        // The timer must be made inside the runtime.
+        self.runtime
+            .block_on(async move { tokio::time::sleep(d).await });
+    }
+
+    /// Block `at`'s number, hash and timestamp.
+    fn block(&self, at: BlockNumberOrTag) -> Result<(u64, B256, u64), AnchorError> {
+        let block = self
+            .call(
+                "eth_getBlockByNumber",
+                self.provider.get_block_by_number(at),
+            )?
+            .ok_or_else(|| AnchorError::Backend(format!("block {at} is unknown to the node")))?;
+        Ok((
+            block.header.number,
+            block.header.hash,
+            block.header.timestamp,
+        ))
+    }
+}
+
+/// What is known of one channel's events.
+#[derive(Debug, Default)]
+struct ChannelLog {
+    events: Vec<ChainEvent>,
+    /// The next block to scan.
+    next_block: u64,
+    /// The hash of block `next_block - 1` when it was scanned.
+    last_hash: Option<B256>,
+}
+
+/// The adjudicator on an EVM node over JSON-RPC.
+///
+/// It speaks plain HTTP through alloy's provider and signs its own EIP-1559
+/// transactions with the engine's [`SigningKey`] (the key never leaves
+/// this value and is never printed; errors name the node by host and port
+/// only, since a URL's path may hold an API key). The [`Anchor`] trait is
+/// synchronous, so the chain owns a current-thread tokio runtime and
+/// blocks on it: do not call it from inside another tokio runtime.
+///
+/// - **Submitting** a call first asks the node to estimate it
+///   (`eth_estimateGas`). A revert there is decoded from the adjudicator's
+///   custom error into the matching [`AnchorError`], and nothing is sent:
+///   a refused call changes nothing, not even the sender's nonce. An
+///   accepted estimate is signed, sent, and its receipt awaited. `Ok` means
+///   the transaction is in a block, not that the block is final: the
+///   events, read `confirmations` deep, are what the driver acts on.
+/// - **If the receipt does not come** within [`RpcOptions::receipt_timeout`]
+///   the error says so, but the transaction may still be mined: sending the
+///   call again without first reading the chain can pay a deposit twice.
+/// - **Events** are the adjudicator's logs whose first indexed topic is the
+///   channel id, read only from blocks at least `confirmations` below the
+///   head, in chain order (block, then log index). Each channel keeps the
+///   events read so far and the next block to scan, so the index cursor of
+///   [`Anchor::events`] is stable and each block is read once.
+/// - **Time** is the latest block's timestamp; [`Anchor::advance`] is
+///   anvil's `evm_increaseTime` and `evm_mine`, which a real network
+///   refuses with [`AnchorError::Backend`].
+///
+/// **Invariant:** every request to the node runs under
+/// [`RpcOptions::request_timeout`], and every answer is decoded into typed
+/// values or refused with [`AnchorError::Backend`]: a node that does not
+/// answer, or answers nonsense, gives an error, never a hang or a panic.
+///
+/// **Reorganisations:** a reorganisation deeper than `confirmations` is
+/// detected (the hash of the last block scanned for the channel changed)
+/// and reported as [`AnchorError::Backend`] on every later
+/// [`Anchor::events`] of that channel. The index cursor cannot take back
+/// events already returned, so the driver must stop and resynchronise:
+/// choose `confirmations` above the deepest reorganisation the chain is
+/// expected to see. A missed dispute can cost the channel's funds.
+pub struct RpcChain {
+    node: Node,
+    sender: SigningKey,
+    sender_address: alloy_primitives::Address,
+    chain_id: u64,
+    adjudicator: alloy_primitives::Address,
+    confirmations: u64,
+    receipt_timeout: Duration,
+    first_block: u64,
+    logs: HashMap<[u8; 32], ChannelLog>,
+    /// The last chain time read, returned by [`Anchor::now`] if the node
+    /// fails (the trait gives `now` no error).
+    last_now: AtomicU64,
+}
+
+impl std::fmt::Debug for RpcChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcChain")
+            .field("node", &self.node.endpoint)
+            .field("chain_id", &self.chain_id)
+            .field("adjudicator", &self.adjudicator)
+            .field("sender", &self.sender_address)
+            .field("confirmations", &self.confirmations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpcChain {
+    /// Connects to the node at `url` (plain `http://`), sending as
+    /// `sender`, reading events `confirmations` blocks deep, at the
+    /// adjudicator at `adjudicator` (checked to hold exactly the committed
+    /// artifact's code) or, if `None`, at one it deploys.
+    pub fn connect(
+        url: &str,
+        sender: SigningKey,
+        confirmations: u64,
+        adjudicator: Option<Address>,
+    ) -> Result<Self, AnchorError> {
+        RpcChain::connect_with(
+            url,
+            sender,
+            &RpcOptions {
+                confirmations,
+                adjudicator,
+                ..RpcOptions::default()
+            },
+        )
+    }
+
+    /// [`RpcChain::connect`] with every option.
+    pub fn connect_with(
+        url: &str,
+        sender: SigningKey,
+        options: &RpcOptions,
+    ) -> Result<Self, AnchorError> {
+        // Step 1) the URL: plain HTTP only (this build has no TLS stack);
+        // errors name the host, never the path or query, which may hold an
+        // API key.
+        let endpoint = endpoint_of(url)?;
+        let parsed = url.parse().map_err(|_| {
+            AnchorError::Backend(format!("the node URL for {endpoint} does not parse"))
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AnchorError::Backend(format!("no async runtime: {e}")))?;
+        let node = Node {
+            runtime,
+            provider: RootProvider::new_http(parsed),
+            endpoint,
+            timeout: options.request_timeout,
+        };
+        // Step 2) the chain.
+        let chain_id = node.call("eth_chainId", node.provider.get_chain_id())?;
+        let sender_address = alloy_primitives::Address::from(sender.address().0);
+        let artifact = Artifact::parse()?;
+        let mut chain = RpcChain {
+            node,
+            sender,
+            sender_address,
+            chain_id,
+            adjudicator: alloy_primitives::Address::ZERO,
+            confirmations: options.confirmations,
+            receipt_timeout: options.receipt_timeout,
+            first_block: options.from_block,
+            logs: HashMap::new(),
+            last_now: AtomicU64::new(0),
+        };
+        // Step 3) the adjudicator: deployed from the artifact unless given;
+        // either way its code must be the artifact's, byte for byte (other
+        // code at that address could keep the deposits).
+        chain.adjudicator = match options.adjudicator {
+            Some(at) => alloy_primitives::Address::from(at.0),
+            None => {
+                let receipt = chain.transact(TxKind::Create, artifact.creation, U256::ZERO)?;
+                chain.first_block = receipt.block_number.unwrap_or(0);
+                receipt.contract_address.ok_or_else(|| {
+                    AnchorError::Backend("the deployment receipt names no contract".into())
+                })?
+            }
+        };
+        let code = chain.node.call(
+            "eth_getCode",
+            chain.node.provider.get_code_at(chain.adjudicator),
+        )?;
+        if code[..] != artifact.deployed[..] {
+            return Err(AnchorError::Backend(format!(
+                "{} does not hold the sotto adjudicator: its code differs from the committed \
+                 artifact",
+                chain.adjudicator
+            )));
+        }
+        chain.now();
+        Ok(chain)
+    }
+
+    /// The adjudicator's address: what [`ChannelParams::adjudicator`] must
+    /// name.
+    pub fn adjudicator(&self) -> Address {
+        Address(self.adjudicator.into_array())
+    }
+
+    /// The chain's id: what [`ChannelParams::chain_id`] must name.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The address transactions are sent from (it pays deposits and gas).
+    pub fn sender(&self) -> Address {
+        Address(self.sender_address.into_array())
+    }
+
+    /// The adjudicator's `channelId(params)`, computed by the contract (an
+    /// `eth_call`; nothing is sent).
+    pub fn channel_id_on_chain(&self, params: &ChannelParams) -> Result<[u8; 32], AnchorError> {
+        let input = IAdjudicator::channelIdCall {
+            p: sol_params(params),
+        }
+        .abi_encode();
+        let out = self.view("channelId", input)?;
+        IAdjudicator::channelIdCall::abi_decode_returns(&out)
+            .map(|b| b.0)
+            .map_err(|e| AnchorError::Backend(format!("channelId returned {e}")))
+    }
+
+    /// The adjudicator's `stateDigest(state)`, computed by the contract (an
+    /// `eth_call`; nothing is sent).
+    pub fn state_digest_on_chain(&self, state: &State) -> Result<[u8; 32], AnchorError> {
+        let input = IAdjudicator::stateDigestCall {
+            s: sol_state(state),
+        }
+        .abi_encode();
+        let out = self.view("stateDigest", input)?;
+        IAdjudicator::stateDigestCall::abi_decode_returns(&out)
+            .map(|b| b.0)
+            .map_err(|e| AnchorError::Backend(format!("stateDigest returned {e}")))
+    }
+
+    /// `who`'s balance in wei.
+    pub fn balance(&self, who: Address) -> Result<u128, AnchorError> {
+        let node = &self.node;
+        let wei = node.call(
+            "eth_getBalance",
+            node.provider
+                .get_balance(alloy_primitives::Address::from(who.0)),
+        )?;
+        u128::try_from(wei).map_err(|_| AnchorError::Backend(format!("balance {wei} beyond u128")))
+    }
+
+    fn view(&self, what: &str, input: Vec<u8>) -> Result<Bytes, AnchorError> {
+        let request = TransactionRequest::default()
+            .to(self.adjudicator)
+            .input(TransactionInput::new(input.into()));
+        self.node.execute(what, self.node.provider.call(request))
+    }
+
+    /// Estimates, signs, sends and awaits one transaction from the sender.
+    ///
+    /// If the receipt does not come within the receipt timeout, the
+    /// transaction may still be mined later: the error says so, and the
+    /// caller must read the chain before sending the call again (a deposit
+    /// sent twice is paid twice).
+    fn transact(
+        &self,
+        to: TxKind,
+        input: Vec<u8>,
+        value: U256,
+    ) -> Result<TransactionReceipt, AnchorError> {
+        let node = &self.node;
+        let input = Bytes::from(input);
+        let mut request = TransactionRequest::default()
+            .from(self.sender_address)
+            .value(value)
+            .input(TransactionInput::new(input.clone()));
+        if let TxKind::Call(to) = to {
+            request = request.to(to);
+        }
+        // Step 1) execute it on the node's current state: a revert stops
+        // here, before anything is signed or sent.
+        let estimate = node.execute(
+            "eth_estimateGas",
+            node.provider.estimate_gas(request.clone()),
+        )?;
+        // Step 2) nonce and fees.
+        let nonce = node.call(
+            "eth_getTransactionCount",
+            node.provider
+                .get_transaction_count(self.sender_address)
+                .pending(),
+        )?;
+        let fees = node.call("eth_feeHistory", node.provider.estimate_eip1559_fees())?;
+        // A margin over the estimate: the state may move between the
+        // estimate and the inclusion; unused gas is not paid for.
+        let gas_limit = estimate.saturating_add(estimate / 4);
+        let tx = TxEip1559 {
+            chain_id: self.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            to,
+            value,
+            access_list: Default::default(),
+            input,
+        };
+        // Step 3) sign with the engine's key: `r ‖ s ‖ v`, v = 27 + parity.
+        let Signature(sig) = self.sender.sign(&tx.signature_hash().0);
+        let signature =
+            alloy_primitives::Signature::from_bytes_and_parity(&sig[..64], sig[64] == 28);
+        let signed = tx.into_signed(signature);
+        let hash = *signed.hash();
+        let raw = TxEnvelope::from(signed).encoded_2718();
+        let sent = node.call(
+            "eth_sendRawTransaction",
+            node.provider.send_raw_transaction(&raw),
+        )?;
+        if *sent.tx_hash() != hash {
+            return Err(AnchorError::Backend(format!(
+                "the node took transaction {hash} as {}",
+                sent.tx_hash()
+            )));
+        }
+        // Step 4) the receipt.
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        let receipt = loop {
+            if let Some(receipt) = node.call(
+                "eth_getTransactionReceipt",
+                node.provider.get_transaction_receipt(hash),
+            )? {
+                break receipt;
+            }
+            if started.elapsed() >= self.receipt_timeout {
+                return Err(AnchorError::Backend(format!(
+                    "transaction {hash} was not mined within {:?}; it may still be: read the \
+                     chain before sending it again",
+                    self.receipt_timeout
+                )));
+            }
+            node.sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+        };
+        if !receipt.status() {
+            // The state (or the time) moved between the estimate and the
+            // inclusion: replay the call on the state after the block that
+            // refused it, for its reason.
+            let Some(block) = receipt.block_number else {
+                return Err(AnchorError::Backend(format!("transaction {hash} reverted")));
+            };
+            let replay = node.execute(
+                "eth_call",
+                node.provider.call(request).block(BlockId::number(block)),
+            );
+            return Err(match replay {
+                Err(typed) => typed,
+                Ok(_) => AnchorError::Backend(format!(
+                    "transaction {hash} reverted in block {block} (gas used {})",
+                    receipt.gas_used
+                )),
+            });
+        }
+        Ok(receipt)
+    }
+
+    /// Reads new logs of the channel up to the confirmed head.
+    fn scan(&self, channel_id: &[u8; 32], log: &mut ChannelLog) -> Result<(), AnchorError> {
+        let node = &self.node;
+        let head = node.call("eth_blockNumber", node.provider.get_block_number())?;
+        let Some(safe) = head.checked_sub(self.confirmations) else {
+            return Ok(());
+        };
+        // Step 1) the last block scanned is still in the chain; else a
+        // reorganisation deeper than `confirmations` took events back.
+        if let (Some(expected), Some(last)) = (log.last_hash, log.next_block.checked_sub(1)) {
+            let (_, hash, _) = node.block(BlockNumberOrTag::Number(last))?;
+            if hash != expected {
+                return Err(AnchorError::Backend(format!(
+                    "the chain reorganised below block {last}, deeper than {} confirmations: \
+                     events already reported may be gone; resynchronise",
+                    self.confirmations
+                )));
+            }
+        }
+        if safe < log.next_block {
+            return Ok(());
+        }
+        // Step 2) pin the confirmed head by its hash, then read the logs up
+        // to it (a reorganisation in between shows at the next scan).
+        let (_, safe_hash, _) = node.block(BlockNumberOrTag::Number(safe))?;
+        let mut fresh = Vec::new();
+        let mut start = log.next_block;
+        while start <= safe {
+            let end = safe.min(start.saturating_add(LOG_RANGE - 1));
+            let filter = Filter::new()
+                .address(self.adjudicator)
+                .event_signature(vec![
+                    IAdjudicator::Deposited::SIGNATURE_HASH,
+                    IAdjudicator::Registered::SIGNATURE_HASH,
+                    IAdjudicator::Concluded::SIGNATURE_HASH,
+                    IAdjudicator::Withdrawn::SIGNATURE_HASH,
+                ])
+                .topic1(B256::from(*channel_id))
+                .from_block(start)
+                .to_block(end);
+            let logs = node.call("eth_getLogs", node.provider.get_logs(&filter))?;
+            fresh.extend(decode_logs(self.adjudicator, channel_id, logs, start, end)?);
+            start = end.saturating_add(1);
+        }
+        // Step 3) commit only a scan that decoded in full.
+        log.events.extend(fresh);
+        log.next_block = safe.saturating_add(1);
+        log.last_hash = Some(safe_hash);
+        Ok(())
+    }
+}
+
+impl Anchor for RpcChain {
+    fn adjudicator(&self) -> Address {
+        RpcChain::adjudicator(self)
+    }
+
+    fn chain_id(&self) -> u64 {
+        RpcChain::chain_id(self)
+    }
+
+    fn submit(
+        &mut self,
+        params: &ChannelParams,
+        call: &AnchorCall,
+    ) -> Result<Receipt, AnchorError> {
+        let (input, value) = encode_call(params, call);
+        let calldata_bytes = u64::try_from(input.len()).unwrap_or(u64::MAX);
+        let receipt = self.transact(TxKind::Call(self.adjudicator), input, value)?;
+        Ok(Receipt {
+            gas: Some(receipt.gas_used),
+            calldata_bytes: Some(calldata_bytes),
+        })
+    }
+
+    fn events(
+        &mut self,
+        channel_id: &[u8; 32],
+        from: usize,
+    ) -> Result<(Vec<ChainEvent>, usize), AnchorError> {
+        let mut log = self.logs.remove(channel_id).unwrap_or(ChannelLog {
+            next_block: self.first_block,
+            ..ChannelLog::default()
+        });
+        let scanned = self.scan(channel_id, &mut log);
+        let out = log.events.get(from..).unwrap_or_default().to_vec();
+        let len = log.events.len();
+        self.logs.insert(*channel_id, log);
+        scanned.map(|()| (out, len))
+    }
+
+    /// The latest block's timestamp. The trait gives this no error: if the
+    /// node fails, the last time read is returned (it never goes back).
+    fn now(&self) -> u64 {
+        if let Ok((_, _, time)) = self.node.block(BlockNumberOrTag::Latest) {
+            self.last_now.fetch_max(time, Ordering::Relaxed);
+        }
+        self.last_now.load(Ordering::Relaxed)
+    }
+
+    fn advance(&mut self, seconds: u64) -> Result<(), AnchorError> {
+        let refused = |e: AnchorError| match e {
+            AnchorError::Backend(m) => AnchorError::Backend(format!(
+                "the node does not move its clock (a real network?): {m}"
+            )),
+            other => other,
+        };
+        let node = &self.node;
+        node.call::<_, serde_json::Value>(
+            "evm_increaseTime",
+            node.provider
+                .raw_request("evm_increaseTime".into(), (seconds,)),
+        )
+        .map_err(refused)?;
+        node.call::<_, serde_json::Value>(
+            "evm_mine",
+            node.provider.raw_request("evm_mine".into(), ()),
+        )
+        .map_err(refused)?;
+        Ok(())
+    }
+}
+
+/// The committed artifact's two bytecodes.
+struct Artifact {
+    creation: Vec<u8>,
+    deployed: Vec<u8>,
+}
+
+impl Artifact {
+    /// Parses [`ARTIFACT`]. An error here always represents a bug: the
+    /// artifact is committed and tested.
+    fn parse() -> Result<Self, AnchorError> {
+        let bad = |what: &str| AnchorError::Backend(format!("the adjudicator artifact: {what}"));
+        let json: serde_json::Value =
+            serde_json::from_str(ARTIFACT).map_err(|e| bad(&e.to_string()))?;
+        let code = |field: &str| {
+            json.get(field)
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| bad(&format!("no {field}")))
+                .and_then(|s| hex::decode(s).map_err(|e| bad(&format!("{field}: {e}"))))
+                .and_then(|c| {
+                    if c.is_empty() {
+                        Err(bad(&format!("{field} is empty")))
+                    } else {
+                        Ok(c)
+                    }
+                })
+        };
+        Ok(Artifact {
+            creation: code("bytecode")?,
+            deployed: code("deployedBytecode")?,
+        })
+    }
+}
+
+/// The adjudicator's calldata for `call` on the channel of `params`, and
+/// the value (wei) it carries: a deposit's amount, else 0.
+fn encode_call(params: &ChannelParams, call: &AnchorCall) -> (Vec<u8>, U256) {
+    let p = sol_params(params);
+    match call {
+        AnchorCall::Deposit { party, amount } => (
+            IAdjudicator::depositCall {
+                p,
+                party: U256::from(*party),
+            }
+            .abi_encode(),
+            U256::from(*amount),
+        ),
+        AnchorCall::Conclude { state, signatures } => (
+            IAdjudicator::concludeCall {
+                p,
+                s: sol_state(state),
+                sigs: concat(signatures),
+            }
+            .abi_encode(),
+            U256::ZERO,
+        ),
+        AnchorCall::Register { state, signatures } => (
+            IAdjudicator::registerCall {
+                p,
+                s: sol_state(state),
+                sigs: concat(signatures),
+            }
+            .abi_encode(),
+            U256::ZERO,
+        ),
+        AnchorCall::Finalize { state } => (
+            IAdjudicator::finalizeCall {
+                p,
+                s: sol_state(state),
+            }
+            .abi_encode(),
+            U256::ZERO,
+        ),
+        AnchorCall::Withdraw { party } => (
+            IAdjudicator::withdrawCall {
+                p,
+                party: U256::from(*party),
+            }
+            .abi_encode(),
+            U256::ZERO,
+        ),
+    }
+}
+
+/// `ChannelParams` as the adjudicator's ABI has them.
+fn sol_params(p: &ChannelParams) -> IAdjudicator::Params {
+    IAdjudicator::Params {
+        participants: p
+            .participants
+            .iter()
+            .map(|a| alloy_primitives::Address::from(a.0))
+            .collect(),
+        nonce: U256::from(p.nonce),
+        challengePeriod: p.challenge_period,
+        contractId: B256::from(p.contract_id),
+        asset: alloy_primitives::Address::from(p.asset.0),
+        adjudicator: alloy_primitives::Address::from(p.adjudicator.0),
+        chainId: U256::from(p.chain_id),
+    }
+}
+
+/// `State` as the adjudicator's ABI has it.
+fn sol_state(s: &State) -> IAdjudicator::State {
+    IAdjudicator::State {
+        channelId: B256::from(s.channel_id),
+        version: s.version,
+        commitment: B256::from(s.commitment),
+        allocation: s.allocation.iter().map(|a| U256::from(*a)).collect(),
+        isFinal: s.is_final,
+    }
+}
+
+/// Every participant's 65-byte signature, in party order.
+fn concat(signatures: &[Signature]) -> Bytes {
+    signatures.iter().flat_map(|s| s.0).collect()
+}
+
+/// The [`AnchorError`] a revert's data names: the adjudicator's custom
+/// errors map one to one onto the protocol's reasons; those with no
+/// protocol meaning (the parameters name another adjudicator, chain or
+/// asset; an overflowing deposit; a failed payout) are
+/// [`AnchorError::Backend`]s, as is anything else (an unknown selector is
+/// given in hex).
+fn decode_revert(data: &[u8]) -> AnchorError {
+    use IAdjudicator::IAdjudicatorErrors as E;
+    let party = |p: U256| u32::try_from(p).unwrap_or(u32::MAX);
+    let Ok(error) = E::abi_decode(data) else {
+        return AnchorError::Backend(match data.get(..4) {
+            Some(selector) => format!(
+                "the adjudicator reverted with unknown error 0x{}",
+                hex::encode(selector)
+            ),
+            None => format!("the call reverted (data 0x{})", hex::encode(data)),
+        });
+    };
+    match error {
+        E::WrongAdjudicator(e) => AnchorError::Backend(format!(
+            "the channel names adjudicator {}, not this one",
+            e.adjudicator
+        )),
+        E::WrongChain(e) => AnchorError::Backend(format!(
+            "the channel names chain {}, not this one",
+            e.chainId
+        )),
+        // The calldata is always this module's own canonical encoding.
+        E::NonCanonical(_) => AnchorError::Backend(
+            "the adjudicator found the calldata not canonically encoded (a bug)".into(),
+        ),
+        E::AssetNotSupported(e) => {
+            AnchorError::Backend(format!("the adjudicator does not hold asset {}", e.asset))
+        }
+        E::UnknownParty(e) => AnchorError::UnknownParty(party(e.party)),
+        E::DepositOverflow(_) => AnchorError::Backend("deposit overflows".into()),
+        E::ChannelConcluded(_) => AnchorError::Concluded,
+        E::WrongChannel(_) => AnchorError::WrongChannel,
+        E::SignatureCount(_) | E::BadSignature(_) => AnchorError::BadSignature,
+        E::BadAllocation(_) => AnchorError::BadAllocation,
+        E::NotFinal(_) => AnchorError::NotFinal,
+        E::Stale(e) => AnchorError::Stale {
+            registered: e.registered,
+        },
+        E::PeriodOver(_) => AnchorError::Period("is over"),
+        E::PeriodNotOver(_) => AnchorError::Period("is not over"),
+        E::NoDispute(_) => AnchorError::NoDispute,
+        E::NotRegistered(_) => AnchorError::NotRegistered,
+        E::NothingToWithdraw(e) => AnchorError::NothingToWithdraw(party(e.party)),
+        E::PayoutFailed(e) => AnchorError::Backend(format!(
+            "paying party #{} failed; it is still owed",
+            party(e.party)
+        )),
+    }
+}
+
+/// The [`ChainEvent`] of one of the adjudicator's logs. Amounts beyond
+/// `u64` (which only a deposit made around this engine can produce) are
+/// errors.
+fn decode_log(log: &LogData) -> Result<ChainEvent, AnchorError> {
+    use IAdjudicator::IAdjudicatorEvents as E;
+    let bad = |what: String| AnchorError::Backend(format!("an adjudicator log {what}"));
+    let event = E::decode_raw_log(log.topics(), &log.data).map_err(|e| bad(e.to_string()))?;
+    // Anyone may deposit for a party, so a total can exceed what the
+    // protocol counts in (u64): it saturates rather than make every later
+    // read of the channel fail.
+    let amount = |x: U256| -> Result<u64, AnchorError> { Ok(u64::try_from(x).unwrap_or(u64::MAX)) };
+    let party = |x: U256| u32::try_from(x).map_err(|_| bad(format!("names party {x}")));
+    Ok(match event {
+        E::Deposited(e) => ChainEvent::Deposited {
+            party: party(e.party)?,
+            total: amount(e.total)?,
+        },
+        E::Registered(e) => ChainEvent::Registered {
+            state: State {
+                channel_id: e.state.channelId.0,
+                version: e.state.version,
+                commitment: e.state.commitment.0,
+                allocation: e
+                    .state
+                    .allocation
+                    .into_iter()
+                    .map(amount)
+                    .collect::<Result<_, _>>()?,
+                is_final: e.state.isFinal,
+            },
+            until: e.until,
+        },
+        E::Concluded(e) => ChainEvent::Concluded {
+            allocation: e
+                .allocation
+                .into_iter()
+                .map(amount)
+                .collect::<Result<_, _>>()?,
+            cooperative: e.cooperative,
+        },
+        E::Withdrawn(e) => ChainEvent::Withdrawn {
+            party: party(e.party)?,
+            amount: amount(e.amount)?,
+        },
+    })
+}
+
+/// The adjudicator's logs of one channel from blocks `from..=to`, checked
+/// against the filter, in chain order, as events.
+fn decode_logs(
+    adjudicator: alloy_primitives::Address,
+    channel_id: &[u8; 32],
+    logs: Vec<Log>,
+    from: u64,
+    to: u64,
+) -> Result<Vec<ChainEvent>, AnchorError> {
+    let bad = |what: String| AnchorError::Backend(format!("eth_getLogs answered {what}"));
+    let mut keyed = Vec::with_capacity(logs.len());
+    for log in logs {
+        // A node marks logs of blocks it has since dropped; none is ours.
+        if log.removed {
+            continue;
+        }
+        let (Some(block), Some(index)) = (log.block_number, log.log_index) else {
+            return Err(bad("a log without its block number or index".into()));
+        };
+        if !(from..=to).contains(&block)
+            || log.address() != adjudicator
+            || log.topics().get(1) != Some(&B256::from(*channel_id))
+        {
+            return Err(bad(format!("a log the filter excludes (block {block})")));
+        }
+        keyed.push(((block, index), log));
+    }
+    // Chain order, whatever order the node answered in.
+    keyed.sort_by_key(|(key, _)| *key);
+    keyed
+        .iter()
+        .map(|(_, log)| decode_log(log.data()))
+        .collect()
+}
+
+/// `scheme://host[:port]` of a node URL, without user, password, path or
+/// query (any of which may hold an API key); refuses anything but `http`.
+fn endpoint_of(url: &str) -> Result<String, AnchorError> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        let scheme = url
+            .split("://")
+            .next()
+            .filter(|s| *s != url)
+            .unwrap_or("none");
+        return Err(AnchorError::Backend(format!(
+            "the node URL's scheme is {scheme:?}: this build speaks plain http:// only (a local \
+             node, or a TLS-terminating proxy)"
+        )));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(AnchorError::Backend("the node URL names no host".into()));
+    }
+    Ok(format!("http://{host}"))
+}
+
+/// `text` with every URL cut to its endpoint: transport errors quote the
+/// URL they failed on, and it may carry an API key.
+fn scrub_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let start = rest[..at]
+            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '-' && c != '.')
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .map_or(rest.len(), |i| at + i);
+        out.push_str(&rest[..start]);
+        let url = &rest[start..end];
+        let authority = url[at - start + 3..]
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        out.push_str(&rest[start..at + 3]);
+        out.push_str(host);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_urls_lose_their_credentials_in_messages() {
+        assert_eq!(
+            endpoint_of("http://user:pw@node.example:8545/v3/SECRET?k=1").ok(),
+            Some("http://node.example:8545".to_string())
+        );
+        assert!(matches!(
+            endpoint_of("https://node.example/v3/SECRET"),
+            Err(AnchorError::Backend(m)) if m.contains("\"https\"") && !m.contains("SECRET")
+        ));
+        assert!(endpoint_of("http:///x").is_err());
+        let scrubbed = scrub_urls(
+            "error sending request for url (http://node.example:8545/v3/SECRET?key=1): refused",
+        );
+        assert_eq!(
+            scrubbed,
+            "error sending request for url (http://node.example:8545): refused"
+        );
+        assert_eq!(scrub_urls("no url here"), "no url here");
+    }
+
+    /// A Solidity type as it appears in a signature: tuples expanded.
+    fn abi_type(input: &serde_json::Value) -> String {
+        let ty = input["type"].as_str().unwrap_or_default();
+        match ty.strip_prefix("tuple") {
+            Some(suffix) => {
+                let parts: Vec<String> = input["components"]
+                    .as_array()
+                    .map(|c| c.iter().map(abi_type).collect())
+                    .unwrap_or_default();
+                format!("({}){suffix}", parts.join(","))
+            }
+            None => ty.to_string(),
+        }
+    }
+
+    /// The artifact's ABI as sorted hashes of `kind` entries' signatures.
+    fn artifact_hashes(kind: &str) -> Vec<B256> {
+        let json: serde_json::Value = serde_json::from_str(ARTIFACT).unwrap_or_default();
+        let mut out: Vec<B256> = json["abi"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == kind)
+            .map(|e| {
+                let inputs: Vec<String> = e["inputs"]
+                    .as_array()
+                    .map(|i| i.iter().map(abi_type).collect())
+                    .unwrap_or_default();
+                let name = e["name"].as_str().unwrap_or_default();
+                alloy_primitives::keccak256(format!("{name}({})", inputs.join(",")))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_bindings_are_the_artifacts_abi() {
+        use IAdjudicator::{IAdjudicatorCalls, IAdjudicatorErrors, IAdjudicatorEvents};
+        let four = |kind| -> Vec<[u8; 4]> {
+            artifact_hashes(kind)
+                .iter()
+                .map(|h| [h[0], h[1], h[2], h[3]])
+                .collect()
+        };
+        let sorted = |mut v: Vec<[u8; 4]>| {
+            v.sort();
+            v
+        };
+        assert_eq!(
+            four("function"),
+            sorted(IAdjudicatorCalls::SELECTORS.to_vec())
+        );
+        assert_eq!(
+            four("error"),
+            sorted(IAdjudicatorErrors::SELECTORS.to_vec())
+        );
+        let mut events: Vec<B256> = IAdjudicatorEvents::SELECTORS
+            .iter()
+            .map(|s| B256::from(*s))
+            .collect();
+        events.sort();
+        assert_eq!(artifact_hashes("event"), events);
+        assert!(Artifact::parse().is_ok());
+    }
+
+    #[test]
+    fn reverts_map_to_the_protocols_errors() {
+        use alloy_sol_types::SolError as _;
+        let cases: Vec<(Vec<u8>, AnchorError)> = vec![
+            (
+                IAdjudicator::UnknownParty {
+                    party: U256::from(3),
+                }
+                .abi_encode(),
+                AnchorError::UnknownParty(3),
+            ),
+            (
+                IAdjudicator::ChannelConcluded {}.abi_encode(),
+                AnchorError::Concluded,
+            ),
+            (
+                IAdjudicator::WrongChannel {}.abi_encode(),
+                AnchorError::WrongChannel,
+            ),
+            (
+                IAdjudicator::SignatureCount {
+                    length: U256::from(64),
+                }
+                .abi_encode(),
+                AnchorError::BadSignature,
+            ),
+            (
+                IAdjudicator::BadSignature {
+                    party: U256::from(1),
+                }
+                .abi_encode(),
+                AnchorError::BadSignature,
+            ),
+            (
+                IAdjudicator::BadAllocation {}.abi_encode(),
+                AnchorError::BadAllocation,
+            ),
+            (
+                IAdjudicator::NotFinal {}.abi_encode(),
+                AnchorError::NotFinal,
+            ),
+            (
+                IAdjudicator::Stale { registered: 9 }.abi_encode(),
+                AnchorError::Stale { registered: 9 },
+            ),
+            (
+                IAdjudicator::PeriodOver { until: 5 }.abi_encode(),
+                AnchorError::Period("is over"),
+            ),
+            (
+                IAdjudicator::PeriodNotOver { until: 5 }.abi_encode(),
+                AnchorError::Period("is not over"),
+            ),
+            (
+                IAdjudicator::NoDispute {}.abi_encode(),
+                AnchorError::NoDispute,
+            ),
+            (
+                IAdjudicator::NotRegistered {}.abi_encode(),
+                AnchorError::NotRegistered,
+            ),
+            (
+                IAdjudicator::NothingToWithdraw {
+                    party: U256::from(1),
+                }
+                .abi_encode(),
+                AnchorError::NothingToWithdraw(1),
+            ),
+        ];
+        for (data, expected) in cases {
+            assert_eq!(decode_revert(&data), expected);
+        }
+        assert_eq!(
+            decode_revert(&[0xde, 0xad, 0xbe, 0xef, 0]),
+            AnchorError::Backend("the adjudicator reverted with unknown error 0xdeadbeef".into())
+        );
+        // A known selector with truncated arguments is no panic either.
+        let truncated = IAdjudicator::Stale { registered: 9 }.abi_encode();
+        assert!(matches!(
+            decode_revert(&truncated[..10]),
+            AnchorError::Backend(_)
+        ));
+        assert!(matches!(decode_revert(&[]), AnchorError::Backend(_)));
+    }
+}

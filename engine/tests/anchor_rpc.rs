@@ -1,0 +1,572 @@
+//! The JSON-RPC anchor chain ([`RpcChain`]) on a local anvil node.
+//!
+//! Each test starts its own anvil from `tools/evm/` (installed by
+//! `npm ci --prefix tools/evm`; a missing binary fails the test and says
+//! so) on 127.0.0.1 and a free port, and stops it by its PID when the test
+//! ends, also on a panic. The sender is anvil's first development account.
+//!
+//! Set `SOTTO_TEST_SEED` to replay the randomised differential test; the
+//! seed is printed. Run with `--nocapture` to see each operation's wall
+//! time.
+#![allow(clippy::unwrap_used, reason = "test code fails loudly")]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng as _, RngCore as _, SeedableRng as _};
+use sotto_engine::anchor::{
+    Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, Receipt, RpcChain, RpcOptions,
+};
+use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
+
+#[path = "anchor/lifecycle.rs"]
+mod lifecycle;
+
+use lifecycle::DevChain;
+
+/// Anvil's first development account's key (from its default mnemonic;
+/// public knowledge, funded with 10 000 ether on every anvil).
+const DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+fn dev_key() -> SigningKey {
+    let mut secret = [0u8; 32];
+    for (i, b) in secret.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&DEV_KEY[2 * i..2 * i + 2], 16).unwrap();
+    }
+    SigningKey::from_bytes(&secret).unwrap()
+}
+
+/// A port nothing listens on (at the time of asking).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One JSON-RPC request to the node at `addr` over a bare HTTP/1.1
+/// connection (for what [`RpcChain`] does not offer: anvil's own methods),
+/// or `None` if it does not answer with JSON.
+fn rpc_request(
+    addr: &SocketAddr,
+    method: &str,
+    params: serde_json::Value,
+) -> Option<serde_json::Value> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = TcpStream::connect_timeout(addr, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (_, body) = answer.split_once("\r\n\r\n")?;
+    serde_json::from_str(body).ok()
+}
+
+/// Sets `who`'s balance on anvil (`anvil_setBalance`).
+fn set_balance(addr: &SocketAddr, who: Address, wei: u128) {
+    let answer = rpc_request(
+        addr,
+        "anvil_setBalance",
+        serde_json::json!([who.to_string(), format!("{wei:#x}")]),
+    )
+    .unwrap();
+    assert!(answer.get("error").is_none(), "{answer}");
+}
+
+/// A running anvil, killed (by its PID) when dropped.
+struct Anvil {
+    child: Child,
+    addr: SocketAddr,
+    url: String,
+}
+
+impl Anvil {
+    /// Starts anvil on 127.0.0.1 and a port it picks itself (`--port 0`:
+    /// free by construction, no race with other tests for it), read from
+    /// its "Listening on" line.
+    fn start() -> Anvil {
+        use std::io::BufRead as _;
+        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tools/evm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+        assert!(
+            bin.is_file(),
+            "anvil is not installed at {}: run `npm ci --prefix tools/evm`",
+            bin.display()
+        );
+        let mut child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // From here on the guard kills anvil, whatever happens.
+        let mut anvil = Anvil {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            url: String::new(),
+        };
+        // Anvil logs every request to stdout: keep draining it after the
+        // address, so that it never blocks on a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let listening = rx.recv_timeout(Duration::from_secs(20));
+        anvil.addr = listening
+            .as_deref()
+            .unwrap_or_else(|_| panic!("anvil did not start: {:?}", anvil.child.try_wait()))
+            .parse()
+            .unwrap();
+        anvil.url = format!("http://{}", anvil.addr);
+        let answer = rpc_request(&anvil.addr, "web3_clientVersion", serde_json::json!([]));
+        assert!(
+            answer.is_some_and(|a| a["result"].as_str().unwrap_or_default().contains("anvil")),
+            "anvil does not answer at {}",
+            anvil.url
+        );
+        anvil
+    }
+
+    /// A chain on this anvil with a freshly deployed adjudicator.
+    fn chain(&self) -> RpcChain {
+        RpcChain::connect(&self.url, dev_key(), 0, None).unwrap()
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A two-party channel on `chain` between `keys`.
+fn params(chain: &RpcChain, keys: &[SigningKey], nonce: u64) -> ChannelParams {
+    ChannelParams {
+        participants: keys.iter().map(SigningKey::address).collect(),
+        nonce,
+        challenge_period: 60,
+        contract_id: [0xc0; 32],
+        asset: Address([0; 20]),
+        adjudicator: chain.adjudicator(),
+        chain_id: chain.chain_id(),
+    }
+}
+
+fn state(params: &ChannelParams, version: u64, allocation: &[u64], is_final: bool) -> State {
+    State {
+        channel_id: params.channel_id(),
+        version,
+        commitment: [version as u8; 32],
+        allocation: allocation.to_vec(),
+        is_final,
+    }
+}
+
+fn signed(keys: &[SigningKey], state: &State) -> Vec<Signature> {
+    keys.iter().map(|k| k.sign(&state.digest())).collect()
+}
+
+/// An [`RpcChain`] that records each submitted call's wall time by kind
+/// (accepted calls only: a refused one is an estimate, not a transaction).
+struct Timed {
+    chain: RpcChain,
+    anvil: SocketAddr,
+    times: Vec<(&'static str, Duration)>,
+}
+
+impl Timed {
+    /// Each kind's count, mean, min and max, in milliseconds.
+    fn report(&self) {
+        for kind in ["deposit", "conclude", "register", "finalize", "withdraw"] {
+            let t: Vec<f64> = self
+                .times
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, d)| d.as_secs_f64() * 1e3)
+                .collect();
+            let (min, max) = t
+                .iter()
+                .fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+            println!(
+                "{kind:>9}: n = {:>2}, mean {:.2} ms, min {min:.2} ms, max {max:.2} ms",
+                t.len(),
+                t.iter().sum::<f64>() / t.len().max(1) as f64
+            );
+        }
+    }
+}
+
+impl Anchor for Timed {
+    fn submit(
+        &mut self,
+        params: &ChannelParams,
+        call: &AnchorCall,
+    ) -> Result<Receipt, AnchorError> {
+        let kind = match call {
+            AnchorCall::Deposit { .. } => "deposit",
+            AnchorCall::Conclude { .. } => "conclude",
+            AnchorCall::Register { .. } => "register",
+            AnchorCall::Finalize { .. } => "finalize",
+            AnchorCall::Withdraw { .. } => "withdraw",
+        };
+        let started = Instant::now();
+        let result = self.chain.submit(params, call);
+        if result.is_ok() {
+            self.times.push((kind, started.elapsed()));
+        }
+        result
+    }
+
+    fn events(
+        &mut self,
+        channel_id: &[u8; 32],
+        from: usize,
+    ) -> Result<(Vec<ChainEvent>, usize), AnchorError> {
+        self.chain.events(channel_id, from)
+    }
+
+    fn now(&self) -> u64 {
+        self.chain.now()
+    }
+
+    fn advance(&mut self, seconds: u64) -> Result<(), AnchorError> {
+        self.chain.advance(seconds)
+    }
+
+    fn adjudicator(&self) -> Address {
+        self.chain.adjudicator()
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.chain.chain_id()
+    }
+}
+
+impl DevChain for Timed {
+    fn fund(&mut self, who: Address, wei: u64) {
+        let balance = self.chain.balance(who).unwrap() + u128::from(wei);
+        set_balance(&self.anvil, who, balance);
+    }
+
+    fn balance(&mut self, who: Address) -> u128 {
+        self.chain.balance(who).unwrap()
+    }
+}
+
+/// The embedded chain, for comparing gas (as tests/anchor.rs implements it).
+struct Embedded(EmbeddedChain);
+
+impl Anchor for Embedded {
+    fn submit(
+        &mut self,
+        params: &ChannelParams,
+        call: &AnchorCall,
+    ) -> Result<Receipt, AnchorError> {
+        self.0.submit(params, call)
+    }
+
+    fn events(
+        &mut self,
+        channel_id: &[u8; 32],
+        from: usize,
+    ) -> Result<(Vec<ChainEvent>, usize), AnchorError> {
+        self.0.events(channel_id, from)
+    }
+
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+
+    fn advance(&mut self, seconds: u64) -> Result<(), AnchorError> {
+        self.0.advance(seconds)
+    }
+
+    fn adjudicator(&self) -> Address {
+        self.0.adjudicator()
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.0.chain_id()
+    }
+}
+
+impl DevChain for Embedded {
+    fn fund(&mut self, who: Address, wei: u64) {
+        self.0.fund(who, u128::from(wei)).unwrap();
+    }
+
+    fn balance(&mut self, who: Address) -> u128 {
+        self.0.balance(who)
+    }
+}
+
+/// The shared lifecycle (tests/anchor/lifecycle.rs) on anvil, each call's
+/// wall time printed (`--nocapture`).
+#[test]
+fn lifecycle_on_anvil() {
+    let anvil = Anvil::start();
+    let started = Instant::now();
+    let chain = anvil.chain();
+    println!("connect + deploy: {:?}", started.elapsed());
+    let mut timed = Timed {
+        chain,
+        anvil: anvil.addr,
+        times: Vec::new(),
+    };
+    lifecycle::lifecycle(&mut timed);
+    timed.report();
+}
+
+/// One of each call costs on anvil exactly the gas it costs on the
+/// embedded chain: the same bytecode, rules, addresses and calldata.
+#[test]
+fn gas_on_anvil_is_the_embedded_chains() {
+    let anvil = Anvil::start();
+    let mut rpc = Timed {
+        chain: anvil.chain(),
+        anvil: anvil.addr,
+        times: Vec::new(),
+    };
+    let mut embedded = Embedded(EmbeddedChain::new(rpc.chain_id()).unwrap());
+    assert_eq!(embedded.adjudicator(), rpc.adjudicator());
+    for (nonce, version) in [(1, 1), (11, 10_000)] {
+        let on_anvil = lifecycle::gas_profile(&mut rpc, nonce, version);
+        let embedded = lifecycle::gas_profile(&mut embedded, nonce, version);
+        for ((what, a), (_, e)) in on_anvil.rows().iter().zip(embedded.rows()) {
+            println!("{what:>20}: anvil {} gas, embedded {} gas", a.gas, e.gas);
+        }
+        assert_eq!(on_anvil, embedded, "version {version}");
+    }
+}
+
+#[test]
+fn confirmations_hide_events_until_blocks_are_mined() {
+    let anvil = Anvil::start();
+    let mut head = anvil.chain();
+    let mut deep = RpcChain::connect(&anvil.url, dev_key(), 2, Some(head.adjudicator())).unwrap();
+    let keys = [SigningKey::generate(), SigningKey::generate()];
+    let p = params(&head, &keys, 1);
+    let id = p.channel_id();
+    deep.submit(
+        &p,
+        &AnchorCall::Deposit {
+            party: 1,
+            amount: 5,
+        },
+    )
+    .unwrap();
+    let deposited = vec![ChainEvent::Deposited { party: 1, total: 5 }];
+    assert_eq!(head.events(&id, 0).unwrap(), (deposited.clone(), 1));
+    assert_eq!(deep.events(&id, 0).unwrap(), (vec![], 0));
+    // `advance` mines a block (and moves the clock by 0 seconds here).
+    deep.advance(0).unwrap();
+    assert_eq!(deep.events(&id, 0).unwrap(), (vec![], 0));
+    deep.advance(0).unwrap();
+    assert_eq!(deep.events(&id, 0).unwrap(), (deposited.clone(), 1));
+    assert_eq!(deep.events(&id, 1).unwrap(), (vec![], 1));
+    // An address without the adjudicator's code is refused.
+    let nowhere = RpcChain::connect(&anvil.url, dev_key(), 0, Some(head.sender()));
+    assert!(
+        matches!(&nowhere, Err(AnchorError::Backend(m)) if m.contains("does not hold")),
+        "{nowhere:?}"
+    );
+}
+
+/// A refused call is only an estimate: nothing is sent, no gas is paid,
+/// no block is mined. (The shared lifecycle checks every error.)
+#[test]
+fn a_refused_call_sends_nothing() {
+    let anvil = Anvil::start();
+    let mut chain = anvil.chain();
+    let keys = [SigningKey::generate(), SigningKey::generate()];
+    let p = params(&chain, &keys, 1);
+    chain
+        .submit(
+            &p,
+            &AnchorCall::Deposit {
+                party: 0,
+                amount: 10,
+            },
+        )
+        .unwrap();
+    let block = || {
+        rpc_request(&anvil.addr, "eth_blockNumber", serde_json::json!([])).unwrap()["result"]
+            .clone()
+    };
+    let (balance, head) = (chain.balance(chain.sender()).unwrap(), block());
+    let s = state(&p, 1, &[10, 0], true);
+    let mut forged = signed(&keys, &s);
+    forged[1] = keys[0].sign(&s.digest());
+    let mut wrong_chain = p.clone();
+    wrong_chain.chain_id += 1;
+    let refused = [
+        (
+            &p,
+            AnchorCall::Conclude {
+                state: s.clone(),
+                signatures: forged,
+            },
+            AnchorError::BadSignature,
+        ),
+        (
+            &p,
+            AnchorCall::Withdraw { party: 1 },
+            AnchorError::NothingToWithdraw(1),
+        ),
+        (
+            &wrong_chain,
+            AnchorCall::Deposit {
+                party: 0,
+                amount: 1,
+            },
+            AnchorError::Backend(format!(
+                "the channel names chain {}, not this one",
+                wrong_chain.chain_id
+            )),
+        ),
+    ];
+    for (params, call, expected) in refused {
+        assert_eq!(chain.submit(params, &call), Err(expected));
+    }
+    assert_eq!(chain.balance(chain.sender()).unwrap(), balance);
+    assert_eq!(block(), head);
+    assert_eq!(chain.events(&p.channel_id(), 1).unwrap(), (vec![], 1));
+}
+
+#[test]
+fn the_contract_computes_the_rust_encodings() {
+    let anvil = Anvil::start();
+    let chain = anvil.chain();
+    let mut rng = StdRng::seed_from_u64(sotto_circuits::fuzzing::harness::seed());
+    let bytes = |rng: &mut StdRng| {
+        let mut b = [0u8; 32];
+        rng.fill_bytes(&mut b);
+        b
+    };
+    for _ in 0..8 {
+        let n = rng.gen_range(0..5);
+        let params = ChannelParams {
+            participants: (0..n)
+                .map(|_| Address(bytes(&mut rng)[..20].try_into().unwrap()))
+                .collect(),
+            nonce: rng.r#gen(),
+            challenge_period: rng.r#gen(),
+            contract_id: bytes(&mut rng),
+            asset: Address(bytes(&mut rng)[..20].try_into().unwrap()),
+            adjudicator: Address(bytes(&mut rng)[..20].try_into().unwrap()),
+            chain_id: rng.r#gen(),
+        };
+        assert_eq!(
+            chain.channel_id_on_chain(&params).unwrap(),
+            params.channel_id(),
+            "{params:?}"
+        );
+        let state = State {
+            channel_id: bytes(&mut rng),
+            version: rng.r#gen(),
+            commitment: bytes(&mut rng),
+            allocation: (0..rng.gen_range(0..5)).map(|_| rng.r#gen()).collect(),
+            is_final: rng.r#gen(),
+        };
+        assert_eq!(
+            chain.state_digest_on_chain(&state).unwrap(),
+            state.digest(),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn a_node_that_is_not_there_fails_fast() {
+    // Nothing listens: the connection is refused.
+    let started = Instant::now();
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let refused = RpcChain::connect(&url, dev_key(), 0, None);
+    assert!(
+        matches!(&refused, Err(AnchorError::Backend(_))),
+        "{refused:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Something listens but never answers: the request times out.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let started = Instant::now();
+    let options = RpcOptions {
+        request_timeout: Duration::from_millis(500),
+        ..RpcOptions::default()
+    };
+    let hung = RpcChain::connect_with(&url, dev_key(), &options);
+    assert!(
+        matches!(&hung, Err(AnchorError::Backend(m)) if m.contains("no answer")),
+        "{hung:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Only plain HTTP, and the error does not echo the URL's path.
+    let tls = RpcChain::connect("https://node.invalid/v3/KEY", dev_key(), 0, None);
+    assert!(
+        matches!(&tls, Err(AnchorError::Backend(m)) if !m.contains("KEY")),
+        "{tls:?}"
+    );
+}
+
+#[test]
+fn a_malformed_answer_is_an_error() {
+    // A node that answers every request with `body`.
+    fn serve(body: &'static str) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+    for body in [
+        "not json",
+        r#"{"jsonrpc":"2.0","id":0,"result":"not a quantity"}"#,
+        r#"{"jsonrpc":"2.0","id":0,"result":"0x7a69"}"#,
+        r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32000,"message":"no"}}"#,
+        "",
+    ] {
+        let url = serve(body);
+        let options = RpcOptions {
+            request_timeout: Duration::from_secs(2),
+            ..RpcOptions::default()
+        };
+        let got = RpcChain::connect_with(&url, dev_key(), &options);
+        assert!(
+            matches!(&got, Err(AnchorError::Backend(_))),
+            "{body:?} gave {got:?}"
+        );
+    }
+}
