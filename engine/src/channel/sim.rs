@@ -77,6 +77,8 @@ pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     pub chain: A,
     /// Every call the chain accepted: (party, call name, receipt).
     pub receipts: Vec<(u32, &'static str, Receipt)>,
+    /// Every call the chain accepted, whole (what the chain saw).
+    pub calls: Vec<(u32, AnchorCall)>,
     /// Messages sent, and their bytes on the wire.
     pub wire: (u64, u64),
     /// The encoded size of every proof proposed (each once, however many
@@ -181,6 +183,7 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             now: chain.now(),
             chain,
             receipts: Vec::new(),
+            calls: Vec::new(),
             wire: (0, 0),
             proofs: Vec::new(),
             nodes: stores
@@ -592,7 +595,10 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                     self.release(i, state.version, state.digest());
                 }
                 match self.chain.submit(&self.params, call) {
-                    Ok(receipt) => self.receipts.push((i, call_name(call), receipt)),
+                    Ok(receipt) => {
+                        self.receipts.push((i, call_name(call), receipt));
+                        self.calls.push((i, call.clone()));
+                    }
                     Err(e) => self.refused.push((i, e.to_string())),
                 }
             }
