@@ -2,7 +2,8 @@
 //!
 //! Today it authors contracts (`sotto new`, `sotto check`), builds them and
 //! looks at and runs what it built (`sotto build`, `sotto inspect`, `sotto
-//! exec`), and runs benchmarks (`sotto bench proofs`); every subcommand lives
+//! exec`), runs an agreement end to end (`sotto run`), and runs benchmarks
+//! (`sotto bench`); every subcommand lives
 //! in its own module and returns an error instead of exiting, so `main` is
 //! the one place that turns failures into a one-line message and an exit
 //! code: 2 for a mistake in the command line itself (clap's own errors, and
@@ -13,6 +14,7 @@
 mod artifact;
 mod author;
 mod bench;
+mod run;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,8 @@ enum Command {
     Inspect(artifact::inspect::InspectArgs),
     /// Write a new contract to start from.
     New(author::NewArgs),
+    /// Run a two-party agreement end to end: open, play a scenario, settle.
+    Run(run::RunArgs),
 }
 
 /// A mistake in the command line's own arguments (not in a file it names):
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => artifact::exec::run(args),
         Command::Inspect(args) => artifact::inspect::run(args),
         Command::New(args) => author::run_new(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,202 @@
+//! `sotto run` through the binary itself: every library contract with each
+//! of its scenarios reaches the outcome the scenario states, paid by the
+//! embedded chain, with the JSON report's fields; an outcome that differs,
+//! and every user-facing mistake on the way, exits non-zero with a one-line
+//! message.
+#![allow(clippy::unwrap_used, reason = "test code")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sotto(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/examples")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_library_scenario_runs_to_its_outcome() {
+    let mut runs = 0;
+    let mut footprints = Vec::new();
+    for entry in std::fs::read_dir(examples()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let contract = examples().join(format!("{}.sotto", name.split('.').next().unwrap()));
+        let out = sotto(&[
+            "run",
+            contract.to_str().unwrap(),
+            "--scenario",
+            path.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["outcome_reached"], true, "{name}");
+        let scenario: toml::Value =
+            toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        // The payouts the scenario states, in party order, are what the
+        // chain paid.
+        let paid: Vec<u64> = report["paid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let stated: u64 = scenario["outcome"]["paid"]
+            .as_table()
+            .unwrap()
+            .values()
+            .map(|v| u64::try_from(v.as_integer().unwrap()).unwrap())
+            .sum();
+        assert_eq!(paid.iter().sum::<u64>(), stated, "{name}");
+        let chain = &report["chain"];
+        assert!(chain["transactions"].as_u64().unwrap() >= 2, "{name}");
+        assert!(chain["gas"].as_u64().unwrap() > 100_000, "{name}");
+        assert!(chain["calldata_bytes"].as_u64().unwrap() > 0, "{name}");
+        assert!(report["steps"].as_u64().unwrap() > 0, "{name}");
+        assert!(report["proofs"]["count"].is_u64(), "{name}");
+        // The chain sees deposits and a settlement, however many steps.
+        let calls: Vec<String> = chain["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["call"].as_str().unwrap().to_owned())
+            .collect();
+        footprints.push((name.clone(), report["version"].as_u64().unwrap(), calls));
+        runs += 1;
+    }
+    assert_eq!(runs, 14);
+    // Cooperative closes: deposits then one conclude, whatever the number
+    // of off-chain versions.
+    for (name, _, calls) in &footprints {
+        let settle: Vec<&String> = calls.iter().filter(|c| *c != "deposit").collect();
+        if name.ends_with(".happy.toml") {
+            assert_eq!(settle, ["conclude"], "{name}");
+        } else {
+            assert_eq!(
+                settle.first().map(|s| s.as_str()),
+                Some("register"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_human_report_shows_steps_proofs_and_the_chain() {
+    let out = sotto(&["run", "contracts/examples/negotiation.sotto"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "[buyer's node] private buyer_limit = 800",
+        "refused as expected: below the seller's floor",
+        "proof verified by every other party",
+        "settled on chain: buyer 300, seller 800",
+        "proofs:    2 made and verified",
+        "with every step on chain",
+    ] {
+        assert!(text.contains(needle), "{needle}\n{text}");
+    }
+}
+
+#[test]
+fn an_outcome_that_differs_exits_non_zero_and_says_how() {
+    let dir = std::env::temp_dir().join(format!("sotto-run-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(examples().join("payment.happy.toml"))
+        .unwrap()
+        .replace("alice = 80", "alice = 81");
+    let scenario = dir.join("payment.wrong.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = sotto(&[
+        "run",
+        "contracts/examples/payment.sotto",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outcome_reached"], false);
+    let err = stderr(&out);
+    assert!(err.contains("the outcome: expected alice 81"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn user_mistakes_get_one_line_that_says_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("sotto-run-cli-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let broken = dir.join("broken.sotto");
+    std::fs::write(&broken, "contract broken;\nparty a, b;\nfn f() by c {}\n").unwrap();
+    let unknown = dir.join("unknown.toml");
+    std::fs::write(
+        &unknown,
+        std::fs::read_to_string(examples().join("payment.happy.toml"))
+            .unwrap()
+            .replace("call = \"pay_bob\"", "call = \"pay_carol\""),
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["run".into(), "no/such.sotto".into()], "no/such.sotto"),
+        (
+            vec!["run".into(), broken.display().to_string()],
+            "sotto check",
+        ),
+        (
+            vec![
+                "run".into(),
+                "contracts/examples/payment.sotto".into(),
+                "--scenario".into(),
+                unknown.display().to_string(),
+            ],
+            "pay_carol",
+        ),
+        (
+            vec![
+                "run".into(),
+                "contracts/examples/payment.sotto".into(),
+                "--scenario".into(),
+                dir.join("missing.toml").display().to_string(),
+            ],
+            "cannot read the scenario",
+        ),
+        (
+            vec![
+                "run".into(),
+                "contracts/examples/payment.sotto".into(),
+                "--chain".into(),
+                "http://127.0.0.1:1".into(),
+            ],
+            "only `embedded`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sotto(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: "), "{args:?}: {err}");
+        assert!(last.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("backtrace") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
