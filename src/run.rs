@@ -6,8 +6,11 @@
 //!
 //! Both parties run in this process (`--in-process`, the only mode until
 //! `sotto node` exists); the chain is the embedded EVM running the
-//! adjudicator's bytecode. Exit code 0 when the scenario's stated outcome
-//! was reached, 1 otherwise with the step that went differently.
+//! adjudicator's bytecode, its clock starting at 0 (scenario times count
+//! from there). The parties sign with the harness's fixed demo keys and
+//! their stores live in a temporary directory removed at the end: a
+//! demonstration, not a wallet. Exit code 0 when the scenario's stated
+//! outcome was reached, 1 otherwise with the step that went differently.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
