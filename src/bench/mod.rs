@@ -1,8 +1,9 @@
 //! `sotto bench AREA`: in-process benchmarks with readable, JSON, CSV and SVG output.
 //!
-//! Each area (today `proofs`, `contracts`, `sandbox` and `channel`) is a module that measures its rows and
-//! returns a [`Report`]; this module parses the options, checks output paths
-//! before any work starts, shows progress on stderr and writes the results.
+//! Each area (today `proofs`, `contracts`, `sandbox`, `channel` and `chain`)
+//! is a module that measures its rows and returns a [`Report`]; this module
+//! parses the options, checks output paths before any work starts, shows
+//! progress on stderr and writes the results.
 //! stdout carries only the results (a table, or one JSON array with `--json`),
 //! so it can be piped.
 //!
@@ -10,6 +11,7 @@
 //! exists to produce the one table of figures published in
 //! `docs/benchmarks.md`, with baselines measured side by side in the same run.
 
+mod chain;
 mod channel;
 mod contracts;
 pub(crate) mod library;
@@ -65,7 +67,8 @@ enum Area {
     Sandbox,
     /// Off-chain channel updates, every party in this process.
     Channel,
-    /// On-chain anchoring (not built yet).
+    /// On-chain anchoring: gas per adjudicator call and lifecycle, and wall
+    /// time per call on the embedded chain and on anvil.
     Chain,
     /// Oracle attestations (not built yet).
     Oracle,
@@ -144,9 +147,10 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         Area::Contracts => (contracts::run, contracts::ROWS, false),
         Area::Channel => (channel::run, channel::ROWS, false),
         Area::Sandbox => (sandbox::run, sandbox::ROWS, false),
+        Area::Chain => (chain::run, chain::ROWS, false),
         other => bail!(
             "area {} is not built yet; the areas so far are `proofs`, `contracts`, \
-             `sandbox` and `channel` (sotto bench proofs)",
+             `sandbox`, `channel` and `chain` (sotto bench proofs)",
             other.name()
         ),
     };
