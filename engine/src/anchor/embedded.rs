@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::{Address as EvmAddress, B256, Bytes, LogData, U256, address, hex};
-use alloy_sol_types::{SolCall as _, SolEventInterface as _, SolInterface as _, sol};
+use alloy_sol_types::SolCall as _;
 use revm::bytecode::Bytecode;
 use revm::context::result::{ExecResultAndState, ExecutionResult, Output};
 use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
@@ -42,68 +42,11 @@ use revm::{
 };
 use thiserror::Error;
 
+use super::abi::{
+    Artifact, IAdjudicator, decode_log, decode_revert, encode_call, sol_params, sol_state,
+};
 use super::{Anchor, AnchorCall, AnchorError, ChainEvent, Receipt};
-use crate::state::{Address, ChannelParams, Signature, State};
-
-sol! {
-    /// The adjudicator's external interface (`solidity/Adjudicator.sol`).
-    /// A test checks every selector here against the artifact's ABI.
-    interface IAdjudicator {
-        struct Params {
-            address[] participants;
-            uint256 nonce;
-            uint64 challengePeriod;
-            bytes32 contractId;
-            address asset;
-            address adjudicator;
-            uint256 chainId;
-        }
-
-        struct State {
-            bytes32 channelId;
-            uint64 version;
-            bytes32 commitment;
-            uint256[] allocation;
-            bool isFinal;
-        }
-
-        event Deposited(bytes32 indexed channelId, uint256 party, uint256 total);
-        event Registered(bytes32 indexed channelId, State state, uint64 until);
-        event Concluded(bytes32 indexed channelId, uint256[] allocation, bool cooperative);
-        event Withdrawn(bytes32 indexed channelId, uint256 party, uint256 amount);
-
-        error WrongAdjudicator(address adjudicator);
-        error NonCanonical();
-        error WrongChain(uint256 chainId);
-        error AssetNotSupported(address asset);
-        error UnknownParty(uint256 party);
-        error DepositOverflow(uint256 party);
-        error ChannelConcluded();
-        error WrongChannel();
-        error SignatureCount(uint256 length);
-        error BadSignature(uint256 party);
-        error BadAllocation();
-        error NotFinal();
-        error Stale(uint64 registered);
-        error PeriodOver(uint64 until);
-        error PeriodNotOver(uint64 until);
-        error NoDispute();
-        error NotRegistered();
-        error NothingToWithdraw(uint256 party);
-        error PayoutFailed(uint256 party);
-
-        function channelId(Params calldata p) external pure returns (bytes32);
-        function stateDigest(State calldata s) external pure returns (bytes32);
-        function deposit(Params calldata p, uint256 party) external payable;
-        function conclude(Params calldata p, State calldata s, bytes calldata sigs) external;
-        function register(Params calldata p, State calldata s, bytes calldata sigs) external;
-        function finalize(Params calldata p, State calldata s) external;
-        function withdraw(Params calldata p, uint256 party) external;
-    }
-}
-
-/// The committed artifact: ABI, creation and deployed bytecode.
-const ARTIFACT: &str = include_str!("solidity/Adjudicator.json");
+use crate::state::{Address, ChannelParams, State};
 
 /// The development account every transaction is sent from: it deploys the
 /// adjudicator and pays deposits' value. (Anvil's first development
@@ -147,36 +90,6 @@ pub enum EmbeddedError {
         /// What is wrong with it.
         what: String,
     },
-}
-
-/// The bytecode of the committed artifact.
-#[derive(Debug, Clone)]
-struct Artifact {
-    creation: Bytes,
-    deployed: Bytes,
-}
-
-impl Artifact {
-    fn parse() -> Result<Self, EmbeddedError> {
-        let json: serde_json::Value =
-            serde_json::from_str(ARTIFACT).map_err(|e| EmbeddedError::Artifact(e.to_string()))?;
-        let code = |key: &str| -> Result<Bytes, EmbeddedError> {
-            let text = json
-                .get(key)
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| EmbeddedError::Artifact(format!("no string `{key}`")))?;
-            let bytes = hex::decode(text)
-                .map_err(|e| EmbeddedError::Artifact(format!("`{key}` is not hex: {e}")))?;
-            if bytes.is_empty() {
-                return Err(EmbeddedError::Artifact(format!("`{key}` is empty")));
-            }
-            Ok(Bytes::from(bytes))
-        };
-        Ok(Artifact {
-            creation: code("bytecode")?,
-            deployed: code("deployedBytecode")?,
-        })
-    }
 }
 
 /// An in-process EVM (revm, Osaka rules) with the adjudicator deployed
@@ -237,7 +150,7 @@ impl EmbeddedChain {
     /// simulated clock: `sotto run` starts at 0, where scenario times
     /// count from).
     pub fn with_genesis(chain_id: u64, timestamp: u64) -> Result<Self, EmbeddedError> {
-        let artifact = Artifact::parse()?;
+        let artifact = Artifact::parse().map_err(EmbeddedError::Artifact)?;
         let mut chain = EmbeddedChain {
             world: World {
                 db: CacheDB::new(EmptyDB::default()),
@@ -303,7 +216,7 @@ impl EmbeddedChain {
                 what: format!("it holds chain {}, not {chain_id}", chain.chain_id),
             });
         }
-        chain.check_code(&Artifact::parse()?)?;
+        chain.check_code(&Artifact::parse().map_err(EmbeddedError::Artifact)?)?;
         chain.file = Some(path.to_path_buf());
         Ok(chain)
     }
@@ -560,189 +473,6 @@ impl Anchor for EmbeddedChain {
     }
 }
 
-/// The adjudicator's calldata for `call` on the channel of `params`, and
-/// the value (wei) the transaction carries: a deposit's amount, else 0.
-fn encode_call(params: &ChannelParams, call: &AnchorCall) -> (Vec<u8>, u128) {
-    let p = sol_params(params);
-    match call {
-        AnchorCall::Deposit { party, amount } => (
-            IAdjudicator::depositCall {
-                p,
-                party: U256::from(*party),
-            }
-            .abi_encode(),
-            u128::from(*amount),
-        ),
-        AnchorCall::Conclude { state, signatures } => (
-            IAdjudicator::concludeCall {
-                p,
-                s: sol_state(state),
-                sigs: concat(signatures),
-            }
-            .abi_encode(),
-            0,
-        ),
-        AnchorCall::Register { state, signatures } => (
-            IAdjudicator::registerCall {
-                p,
-                s: sol_state(state),
-                sigs: concat(signatures),
-            }
-            .abi_encode(),
-            0,
-        ),
-        AnchorCall::Finalize { state } => (
-            IAdjudicator::finalizeCall {
-                p,
-                s: sol_state(state),
-            }
-            .abi_encode(),
-            0,
-        ),
-        AnchorCall::Withdraw { party } => (
-            IAdjudicator::withdrawCall {
-                p,
-                party: U256::from(*party),
-            }
-            .abi_encode(),
-            0,
-        ),
-    }
-}
-
-/// The [`AnchorError`] a revert's data names: the adjudicator's custom
-/// errors map one to one onto the protocol's reasons; the bindings'
-/// (wrong adjudicator, chain or asset), an overflowing deposit and a
-/// failed payout are [`AnchorError::Backend`]s, as is anything else
-/// (an unknown selector is given in hex).
-fn decode_revert(data: &[u8]) -> AnchorError {
-    use IAdjudicator::IAdjudicatorErrors as E;
-    let party = |p: U256| u32::try_from(p).unwrap_or(u32::MAX);
-    let Ok(error) = E::abi_decode(data) else {
-        return AnchorError::Backend(match data.get(..4) {
-            Some(selector) => format!(
-                "the adjudicator reverted with unknown error 0x{}",
-                hex::encode(selector)
-            ),
-            None => format!("the adjudicator reverted (data 0x{})", hex::encode(data)),
-        });
-    };
-    match error {
-        E::WrongAdjudicator(e) => AnchorError::Backend(format!(
-            "the channel names adjudicator {}, not this one",
-            e.adjudicator
-        )),
-        E::WrongChain(e) => AnchorError::Backend(format!(
-            "the channel names chain {}, not this one",
-            e.chainId
-        )),
-        E::NonCanonical(_) => AnchorError::Backend(
-            "the calldata is not the canonical ABI encoding of the parameters or state".into(),
-        ),
-        E::AssetNotSupported(e) => {
-            AnchorError::Backend(format!("the adjudicator does not hold asset {}", e.asset))
-        }
-        E::UnknownParty(e) => AnchorError::UnknownParty(party(e.party)),
-        E::DepositOverflow(_) => AnchorError::Backend("deposit overflows".into()),
-        E::ChannelConcluded(_) => AnchorError::Concluded,
-        E::WrongChannel(_) => AnchorError::WrongChannel,
-        E::SignatureCount(_) | E::BadSignature(_) => AnchorError::BadSignature,
-        E::BadAllocation(_) => AnchorError::BadAllocation,
-        E::NotFinal(_) => AnchorError::NotFinal,
-        E::Stale(e) => AnchorError::Stale {
-            registered: e.registered,
-        },
-        E::PeriodOver(_) => AnchorError::Period("is over"),
-        E::PeriodNotOver(_) => AnchorError::Period("is not over"),
-        E::NoDispute(_) => AnchorError::NoDispute,
-        E::NotRegistered(_) => AnchorError::NotRegistered,
-        E::NothingToWithdraw(e) => AnchorError::NothingToWithdraw(party(e.party)),
-        E::PayoutFailed(e) => AnchorError::Backend(format!(
-            "paying party #{} failed; it is still owed",
-            party(e.party)
-        )),
-    }
-}
-
-/// The [`ChainEvent`] of one of the adjudicator's logs.
-fn decode_log(log: &LogData) -> Result<ChainEvent, AnchorError> {
-    use IAdjudicator::IAdjudicatorEvents as E;
-    let bad = |what: String| AnchorError::Backend(format!("an adjudicator log {what}"));
-    let event = E::decode_raw_log(log.topics(), &log.data).map_err(|e| bad(e.to_string()))?;
-    // Anyone may deposit for a party, so a total can exceed what the
-    // protocol counts in (u64): it saturates rather than make every later
-    // read of the channel fail.
-    let amount = |x: U256| -> Result<u64, AnchorError> { Ok(u64::try_from(x).unwrap_or(u64::MAX)) };
-    let party = |x: U256| u32::try_from(x).map_err(|_| bad(format!("names party {x}")));
-    Ok(match event {
-        E::Deposited(e) => ChainEvent::Deposited {
-            party: party(e.party)?,
-            total: amount(e.total)?,
-        },
-        E::Registered(e) => ChainEvent::Registered {
-            state: State {
-                channel_id: e.state.channelId.0,
-                version: e.state.version,
-                commitment: e.state.commitment.0,
-                allocation: e
-                    .state
-                    .allocation
-                    .into_iter()
-                    .map(amount)
-                    .collect::<Result<_, _>>()?,
-                is_final: e.state.isFinal,
-            },
-            until: e.until,
-        },
-        E::Concluded(e) => ChainEvent::Concluded {
-            allocation: e
-                .allocation
-                .into_iter()
-                .map(amount)
-                .collect::<Result<_, _>>()?,
-            cooperative: e.cooperative,
-        },
-        E::Withdrawn(e) => ChainEvent::Withdrawn {
-            party: party(e.party)?,
-            amount: amount(e.amount)?,
-        },
-    })
-}
-
-fn sol_params(params: &ChannelParams) -> IAdjudicator::Params {
-    IAdjudicator::Params {
-        participants: params
-            .participants
-            .iter()
-            .map(|a| EvmAddress::from(a.0))
-            .collect(),
-        nonce: U256::from(params.nonce),
-        challengePeriod: params.challenge_period,
-        contractId: B256::from(params.contract_id),
-        asset: EvmAddress::from(params.asset.0),
-        adjudicator: EvmAddress::from(params.adjudicator.0),
-        chainId: U256::from(params.chain_id),
-    }
-}
-
-fn sol_state(state: &State) -> IAdjudicator::State {
-    IAdjudicator::State {
-        channelId: B256::from(state.channel_id),
-        version: state.version,
-        commitment: B256::from(state.commitment),
-        allocation: state.allocation.iter().map(|a| U256::from(*a)).collect(),
-        isFinal: state.is_final,
-    }
-}
-
-fn concat(signatures: &[Signature]) -> Bytes {
-    signatures
-        .iter()
-        .flat_map(|s| s.0)
-        .collect::<Vec<u8>>()
-        .into()
-}
-
 /// The chain's file: a canonical JSON snapshot of the world. Loading
 /// re-encodes what it read and refuses the file unless the bytes are the
 /// same (one chain, one file: no unsorted entries, no zero slots, no
@@ -985,87 +715,6 @@ mod tests {
 
     /// Every function, event and error of the bindings is in the
     /// artifact's ABI, with the same signature, and nothing else is.
-    #[test]
-    fn the_bindings_match_the_artifact_abi() {
-        let json: serde_json::Value = serde_json::from_str(ARTIFACT).unwrap();
-        let abi = json["abi"].as_array().unwrap();
-        fn ty(input: &serde_json::Value) -> String {
-            let t = input["type"].as_str().unwrap();
-            match t.strip_prefix("tuple") {
-                Some(suffix) => {
-                    let inner: Vec<String> = input["components"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(ty)
-                        .collect();
-                    format!("({}){suffix}", inner.join(","))
-                }
-                None => t.to_string(),
-            }
-        }
-        let mut in_artifact: Vec<String> = abi
-            .iter()
-            .map(|e| {
-                let inputs: Vec<String> = e["inputs"].as_array().unwrap().iter().map(ty).collect();
-                format!(
-                    "{} {}({})",
-                    e["type"].as_str().unwrap(),
-                    e["name"].as_str().unwrap(),
-                    inputs.join(",")
-                )
-            })
-            .collect();
-        in_artifact.sort();
-        let mut bound: Vec<String> = Vec::new();
-        use alloy_sol_types::{SolCall as _, SolError as _, SolEvent as _};
-        macro_rules! errors { ($($e:ident),*) => { $( bound.push(format!("error {}", IAdjudicator::$e::SIGNATURE)); )* } }
-        macro_rules! events { ($($e:ident),*) => { $( bound.push(format!("event {}", IAdjudicator::$e::SIGNATURE)); )* } }
-        macro_rules! calls { ($($e:ident),*) => { $( bound.push(format!("function {}", IAdjudicator::$e::SIGNATURE)); )* } }
-        errors!(
-            WrongAdjudicator,
-            NonCanonical,
-            WrongChain,
-            AssetNotSupported,
-            UnknownParty,
-            DepositOverflow,
-            ChannelConcluded,
-            WrongChannel,
-            SignatureCount,
-            BadSignature,
-            BadAllocation,
-            NotFinal,
-            Stale,
-            PeriodOver,
-            PeriodNotOver,
-            NoDispute,
-            NotRegistered,
-            NothingToWithdraw,
-            PayoutFailed
-        );
-        events!(Deposited, Registered, Concluded, Withdrawn);
-        calls!(
-            channelIdCall,
-            stateDigestCall,
-            depositCall,
-            concludeCall,
-            registerCall,
-            finalizeCall,
-            withdrawCall
-        );
-        bound.sort();
-        assert_eq!(bound, in_artifact);
-    }
-
-    #[test]
-    fn an_unknown_revert_names_its_selector() {
-        assert_eq!(
-            decode_revert(&[0xde, 0xad, 0xbe, 0xef, 0]),
-            AnchorError::Backend("the adjudicator reverted with unknown error 0xdeadbeef".into())
-        );
-        assert!(matches!(decode_revert(&[]), AnchorError::Backend(_)));
-    }
-
     #[test]
     fn the_adjudicator_deploys_from_the_artifact() {
         let chain = EmbeddedChain::new(31337).unwrap();

@@ -13,6 +13,7 @@
 //! - The Solidity adjudicator on an embedded EVM and over JSON-RPC: the
 //!   anchor-chain issue, behind this same trait.
 
+mod abi;
 mod embedded;
 mod rpc;
 mod test_chain;
