@@ -113,7 +113,7 @@ pub fn play(
                 let differs = |got: String| PlayError::Step {
                     step: step_number,
                     function: name.clone(),
-                    expected: describe(abi, expect),
+                    expected: describe(&abi.parties, expect),
                     got,
                 };
                 let result = match (expect, outcome) {
@@ -150,18 +150,7 @@ pub fn play(
         disputed,
     };
     let summary = |paid: &[u64], finished: bool, disputed: bool| {
-        let amounts: Vec<String> = abi
-            .parties
-            .iter()
-            .zip(paid)
-            .map(|(p, a)| format!("{p} {a}"))
-            .collect();
-        format!(
-            "{} ({}{})",
-            amounts.join(", "),
-            if finished { "final" } else { "not final" },
-            if disputed { ", settled by dispute" } else { "" }
-        )
+        summary(&abi.parties, paid, finished, disputed)
     };
     if (&played.paid, played.finished, played.disputed)
         != (&plan.paid, plan.finished, plan.disputed)
@@ -174,13 +163,30 @@ pub fn play(
     Ok(played)
 }
 
-fn describe(abi: &Abi, e: &Expectation) -> String {
+/// What a step must do, in words.
+pub(crate) fn describe(parties: &[String], e: &Expectation) -> String {
     match e {
         Expectation::Success => "success".into(),
         Expectation::Abort(r) => format!("an abort with \"{r}\""),
         Expectation::Overdraw(p) => format!(
             "a transfer short of {}'s funds",
-            abi.parties.get(*p as usize).map_or("?", String::as_str)
+            parties.get(*p as usize).map_or("?", String::as_str)
         ),
     }
+}
+
+/// How an agreement ended, in words: each party's payout, whether the
+/// last state was final, whether a dispute settled it.
+pub(crate) fn summary(parties: &[String], paid: &[u64], finished: bool, disputed: bool) -> String {
+    let amounts: Vec<String> = parties
+        .iter()
+        .zip(paid)
+        .map(|(p, a)| format!("{p} {a}"))
+        .collect();
+    format!(
+        "{} ({}{})",
+        amounts.join(", "),
+        if finished { "final" } else { "not final" },
+        if disputed { ", settled by dispute" } else { "" }
+    )
 }

@@ -205,7 +205,7 @@ pub fn run<S: Store, A: Anchor>(
                 let differs = |got: String| RunError::Step {
                     step: number,
                     function: name.clone(),
-                    expected: describe(abi.parties.as_slice(), expect),
+                    expected: crate::play::describe(&abi.parties, expect),
                     got,
                 };
                 let before = sim.events.len();
@@ -321,18 +321,7 @@ pub fn run<S: Store, A: Anchor>(
         disputed,
     };
     let summary = |paid: &[u64], finished: bool, disputed: bool| {
-        let amounts: Vec<String> = abi
-            .parties
-            .iter()
-            .zip(paid)
-            .map(|(p, a)| format!("{p} {a}"))
-            .collect();
-        format!(
-            "{} ({}{})",
-            amounts.join(", "),
-            if finished { "final" } else { "not final" },
-            if disputed { ", settled by dispute" } else { "" }
-        )
+        crate::play::summary(&abi.parties, paid, finished, disputed)
     };
     if (&report.paid, report.finished, report.disputed)
         != (&plan.paid, plan.finished, plan.disputed)
@@ -399,16 +388,5 @@ fn overdrawn(e: &MachineError) -> Option<u32> {
             ..
         })) => Some(*party),
         _ => None,
-    }
-}
-
-fn describe(parties: &[String], e: &Expectation) -> String {
-    match e {
-        Expectation::Success => "success".into(),
-        Expectation::Abort(r) => format!("an abort with \"{r}\""),
-        Expectation::Overdraw(p) => format!(
-            "a transfer short of {}'s funds",
-            parties.get(*p as usize).map_or("?", String::as_str)
-        ),
     }
 }

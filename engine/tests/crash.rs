@@ -13,49 +13,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sotto_contracts::abi::Value;
-use sotto_contracts::{Artifact, compile};
 use sotto_engine::anchor::{Anchor, AnchorCall};
-use sotto_engine::channel::machine::{Config, Contract, Step};
+use sotto_engine::channel::machine::{Config, Step};
 use sotto_engine::channel::record::Phase;
 use sotto_engine::channel::sim::{Crash, Sim};
-use sotto_engine::sandbox::{LoadedModule, Sandbox, SandboxConfig};
+
 use sotto_engine::store::MemoryStore;
 
-struct Built {
-    sandbox: Sandbox,
-    artifact: Artifact,
-    module: LoadedModule,
-}
+#[path = "common/library.rs"]
+mod library;
 
-fn build(name: &str) -> Built {
-    let (_, source) = sotto_contracts::library::LIBRARY
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap();
-    let artifact = compile(source).unwrap().artifact;
-    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
-    let module = sandbox.load_artifact(&artifact).unwrap();
-    Built {
-        sandbox,
-        artifact,
-        module,
-    }
-}
-
-impl Built {
-    fn cx(&self) -> Contract<'_> {
-        Contract {
-            sandbox: &self.sandbox,
-            module: &self.module,
-            artifact: &self.artifact,
-        }
-    }
-
-    fn field(&self, name: &str) -> u32 {
-        let abi = self.artifact.abi();
-        u32::try_from(abi.fields.iter().position(|f| f.name == name).unwrap()).unwrap()
-    }
-}
+use library::{Built, build};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scenario {

@@ -9,55 +9,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use sotto_contracts::abi::Value;
-use sotto_contracts::{Artifact, compile};
-use sotto_engine::channel::machine::{Config, Contract, Event};
+use sotto_engine::channel::machine::{Config, Event};
 use sotto_engine::channel::record::Phase;
 use sotto_engine::channel::sim::Sim;
 use sotto_engine::channel::{Message, Offer, RefusalKind};
-use sotto_engine::sandbox::{LoadedModule, Sandbox, SandboxConfig};
+
 use sotto_engine::store::{MemoryStore, SqliteStore, Store};
 
-struct Built {
-    sandbox: Sandbox,
-    artifact: Artifact,
-    module: LoadedModule,
-}
+#[path = "common/library.rs"]
+mod library;
 
-fn build(name: &str) -> Built {
-    let (_, source) = sotto_contracts::library::LIBRARY
-        .iter()
-        .find(|(n, _)| *n == name)
-        .unwrap();
-    let artifact = compile(source).unwrap().artifact;
-    let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
-    let module = sandbox.load_artifact(&artifact).unwrap();
-    Built {
-        sandbox,
-        artifact,
-        module,
-    }
-}
-
-impl Built {
-    fn cx(&self) -> Contract<'_> {
-        Contract {
-            sandbox: &self.sandbox,
-            module: &self.module,
-            artifact: &self.artifact,
-        }
-    }
-
-    fn field(&self, name: &str) -> u32 {
-        let i = self
-            .artifact
-            .abi()
-            .fields
-            .iter()
-            .position(|f| f.name == name)
-            .unwrap();
-        u32::try_from(i).unwrap()
-    }
-}
+use library::build;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

@@ -262,65 +262,41 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
         }
     }
 
-    /// Party `i` calls `function(args)`.
-    pub fn call(&mut self, i: u32, function: &str, args: Vec<Value>) -> Result<(), MachineError> {
-        let cx = self.cx;
-        let now = self.now;
-        let Some(p) = self
+    /// Runs a local request at party `i` and drives its output.
+    fn request(
+        &mut self,
+        i: u32,
+        f: impl FnOnce(&mut Party, Contract<'a>, u64, &mut StdRng) -> Result<Output, MachineError>,
+    ) -> Result<(), MachineError> {
+        let (cx, now) = (self.cx, self.now);
+        let p = self
             .nodes
             .get_mut(i as usize)
             .and_then(|n| n.party.as_mut())
-        else {
-            return Err(MachineError::Phase("down", "the party is not running"));
-        };
-        let out = p.call(cx, function, args, now, &mut self.rng)?;
+            .ok_or(MachineError::Phase("down", "the party is not running"))?;
+        let out = f(p, cx, now, &mut self.rng)?;
         self.apply(i, out);
         Ok(())
+    }
+
+    /// Party `i` calls `function(args)`.
+    pub fn call(&mut self, i: u32, function: &str, args: Vec<Value>) -> Result<(), MachineError> {
+        self.request(i, |p, cx, now, rng| p.call(cx, function, args, now, rng))
     }
 
     /// Party `i` asks to close.
     pub fn close(&mut self, i: u32) -> Result<(), MachineError> {
-        let cx = self.cx;
-        let now = self.now;
-        let Some(p) = self
-            .nodes
-            .get_mut(i as usize)
-            .and_then(|n| n.party.as_mut())
-        else {
-            return Err(MachineError::Phase("down", "the party is not running"));
-        };
-        let out = p.close(cx, now, &mut self.rng)?;
-        self.apply(i, out);
-        Ok(())
+        self.request(i, |p, cx, now, rng| p.close(cx, now, rng))
     }
 
     /// Party `i` reveals its private field `field`.
     pub fn reveal(&mut self, i: u32, field: u32) -> Result<(), MachineError> {
-        let Some(p) = self
-            .nodes
-            .get_mut(i as usize)
-            .and_then(|n| n.party.as_mut())
-        else {
-            return Err(MachineError::Phase("down", "the party is not running"));
-        };
-        let out = p.reveal(field)?;
-        self.apply(i, out);
-        Ok(())
+        self.request(i, |p, _, _, _| p.reveal(field))
     }
 
     /// Party `i` disputes now.
     pub fn dispute(&mut self, i: u32) -> Result<(), MachineError> {
-        let cx = self.cx;
-        let Some(p) = self
-            .nodes
-            .get_mut(i as usize)
-            .and_then(|n| n.party.as_mut())
-        else {
-            return Err(MachineError::Phase("down", "the party is not running"));
-        };
-        let out = p.dispute(cx)?;
-        self.apply(i, out);
-        Ok(())
+        self.request(i, |p, cx, _, _| p.dispute(cx))
     }
 
     /// Injects `bytes` into the network as if `from` had sent them to `to`
