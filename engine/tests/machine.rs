@@ -546,3 +546,32 @@ fn a_batch_with_a_call_the_receiver_refuses_is_refused_whole() {
     );
     assert_eq!(sim.party(1).unwrap().latest().unwrap().version, before);
 }
+
+#[test]
+fn a_stored_record_that_decodes_but_does_not_fit_is_refused_on_restore() {
+    use sotto_engine::channel::machine::{MachineError, Party};
+    use sotto_engine::channel::wire::{decode_record, encode_record};
+    use sotto_engine::state::SigningKey;
+    let b = build("payment");
+    let sim = Sim::open(
+        b.cx(),
+        Config::default(),
+        memory(2),
+        vec![100, 100],
+        vec![],
+        12,
+    )
+    .unwrap();
+    let id = sim.params().channel_id();
+    let loaded = sim.nodes[0].store.load(&id).unwrap().unwrap();
+    let key = || SigningKey::from_bytes(&sotto_engine::channel::sim::secret(0)).unwrap();
+    assert!(Party::restore(key(), Config::default(), &loaded).is_ok());
+    let mut record = decode_record(&loaded.record).unwrap();
+    record.funded.pop();
+    let mut bad = loaded.clone();
+    bad.record = encode_record(&record);
+    assert!(matches!(
+        Party::restore(key(), Config::default(), &bad),
+        Err(MachineError::Setup(m)) if m.contains("inconsistent")
+    ));
+}

@@ -74,12 +74,14 @@ fn every_library_scenario_reaches_its_outcome_through_the_protocol() {
             "{what}"
         );
         // Every deposit came back out.
-        let deposited: u64 = report
-            .chain
-            .iter()
-            .filter(|(_, c, _)| *c == "deposit")
-            .count() as u64;
+        let scenario = Scenario::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let deposited: u64 = scenario
+            .deposits
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert!(deposited > 0, "{what}");
+        assert_eq!(report.paid.iter().sum::<u64>(), deposited, "{what}");
         assert!(report.wire.0 > 0 && report.wire.1 > 0, "{what}");
         if report.disputed {
             assert!(

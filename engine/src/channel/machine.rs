@@ -477,6 +477,7 @@ impl Party {
                 rec.me
             )));
         }
+        check_record(&rec)?;
         let from = rec.view.as_ref().map_or(0, |v| v.version);
         let mut party = Party::new(key, config, rec, secret);
         party.signed = loaded.signed.range(from..).map(|(v, d)| (*v, *d)).collect();
@@ -1784,6 +1785,27 @@ impl Party {
     fn finish(&mut self) -> Result<Output, MachineError> {
         party_output(self)
     }
+}
+
+/// Refuses a stored record whose per-party lists do not have one entry
+/// per participant: it decoded, but the machine indexes them by party.
+fn check_record(rec: &Record) -> Result<(), MachineError> {
+    let n = rec.params.participants.len();
+    let pending = rec.pending.as_ref().map_or(n, |p| p.signatures.len());
+    let lengths = [
+        rec.deposits.len(),
+        rec.commitments.len(),
+        rec.signatures.len(),
+        rec.funded.len(),
+        pending,
+    ];
+    if n < 2 || (rec.me as usize) >= n || lengths.iter().any(|l| *l != n) {
+        return Err(MachineError::Setup(format!(
+            "the stored record is inconsistent: {n} participants, party #{}, per-party lists of {lengths:?}",
+            rec.me
+        )));
+    }
+    Ok(())
 }
 
 /// The view `view` closes to: the same contract state, one version on,
