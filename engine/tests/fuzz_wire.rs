@@ -11,7 +11,7 @@
 
 use sotto_circuits::fuzzing::harness::{corpus_dir, exercise};
 use sotto_engine::channel::wire::{
-    decode_message, decode_record, decode_secret, fuzz_samples, fuzz_wire,
+    decode_message, decode_peer, decode_record, decode_secret, fuzz_samples, fuzz_wire,
 };
 
 fn write_corpus() {
@@ -35,7 +35,7 @@ fn wire_target_over_corpus_and_mutations() {
 
 #[test]
 fn the_committed_corpus_still_decodes() {
-    let mut checked = [0usize; 3];
+    let mut checked = [0usize; 4];
     for entry in std::fs::read_dir(corpus_dir("wire")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -46,6 +46,7 @@ fn the_committed_corpus_still_decodes() {
             Some("message") => (0, decode_message(&bytes).map(drop)),
             Some("record") => (1, decode_record(&bytes).map(drop)),
             Some("secret") => (2, decode_secret(&bytes).map(drop)),
+            Some("peer") => (3, decode_peer(&bytes).map(drop)),
             _ => continue,
         };
         ok.unwrap_or_else(|e| panic!("{name} no longer decodes: {e}"));

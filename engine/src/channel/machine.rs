@@ -529,6 +529,29 @@ impl Party {
         self.finish()
     }
 
+    /// A connection to peer `to` came up (again) while this party kept
+    /// running: asks it to resend what this party may have missed and
+    /// resends this party's own. Unlike [`Party::resume`] it redoes no
+    /// chain call: a running party saw its calls through.
+    pub fn reconnected<R: RngCore + CryptoRng>(
+        &mut self,
+        cx: Contract<'_>,
+        to: u32,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Output, MachineError> {
+        if to == self.rec.me || to as usize >= self.rec.params.participants.len() {
+            return self.finish();
+        }
+        let version = self.latest().map(|v| v.version);
+        self.out.send.push((to, Message::Resync { version }));
+        for m in self.catch_up(cx)? {
+            self.out.send.push((to, m));
+        }
+        self.pump(cx, now, rng);
+        self.finish()
+    }
+
     /// The record (for status displays and tests).
     pub fn record(&self) -> &Record {
         &self.rec

@@ -6,7 +6,7 @@ use sotto_circuits::{Commitment, Opening, Proof};
 
 use super::update::{Rejection, Update};
 use crate::sandbox::CallError;
-use crate::state::{Signature, State};
+use crate::state::{ChannelParams, Signature, State};
 
 /// One protocol message. Every message is about the channel the transport
 /// delivers it for; its sender is the transport's authenticated peer.
@@ -261,4 +261,38 @@ impl From<&Rejection> for Refusal {
         };
         Refusal::new(kind, r.to_string())
     }
+}
+
+/// What one node sends another: a channel's [`Message`] with the channel it
+/// is for, or the invitation that opens a channel. The sender is the
+/// transport's authenticated peer; a node maps it to its party index
+/// through the channel's participants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerMessage {
+    /// An invitation to a channel of these parameters (the recipient is one
+    /// of the participants) with these deposits, running this contract
+    /// module. The sender's `Open` message for the channel follows it.
+    Invite {
+        /// The channel's parameters.
+        params: ChannelParams,
+        /// Every participant's deposit, in party order.
+        deposits: Vec<u64>,
+        /// The contract's module bytes (its id must be the parameters'
+        /// contract id).
+        module: Vec<u8>,
+    },
+    /// The recipient's invitation to this channel is declined.
+    Decline {
+        /// The channel.
+        channel_id: [u8; 32],
+        /// Why, for the inviter's user.
+        reason: String,
+    },
+    /// A protocol message for a channel both nodes take part in.
+    Channel {
+        /// The channel.
+        channel_id: [u8; 32],
+        /// The message.
+        message: Message,
+    },
 }

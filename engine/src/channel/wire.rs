@@ -72,6 +72,11 @@
 //! bool     = 0x00 | 0x01
 //! str(≤n)  = len:u16(≤n) UTF-8 bytes
 //! proof    = len:u32(≤1 MiB) Proof::encode bytes
+//!
+//! peer     = version:u8(=1) tag:u8 body          (what one node sends another)
+//!   0 Invite   params deposits:list(≤64)<u64> module:len:u32(≤MAX_MODULE_BYTES) bytes
+//!   1 Decline  channel_id:[32] reason:str(≤1024)
+//!   2 Channel  channel_id:[32] message's tag and body (no second version byte)
 //! ```
 //!
 //! Integers are little-endian (`u128` as 16 bytes); `[n]` is `n` raw bytes.
@@ -91,7 +96,7 @@ use sotto_contracts::abi::Value;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use super::message::{MAX_BATCH, Message, Offer, Refusal, RefusalKind};
+use super::message::{MAX_BATCH, Message, Offer, PeerMessage, Refusal, RefusalKind};
 use super::record::{Pending, Phase, Record, Secret};
 use super::update::{ChannelView, Update};
 use crate::state::{Address, ChannelParams, Signature, State};
@@ -138,6 +143,21 @@ const MSG_WITHDRAW: u8 = 4;
 const MSG_SIGN: u8 = 5;
 const MSG_REVEAL: u8 = 6;
 const MSG_RESYNC: u8 = 7;
+
+const PEER_INVITE: u8 = 0;
+const PEER_DECLINE: u8 = 1;
+const PEER_CHANNEL: u8 = 2;
+
+/// The largest peer message: a channel message with its channel id, or an
+/// invitation carrying the largest module the sandbox loads.
+pub const MAX_PEER_MESSAGE: usize = {
+    let invite = 2 + 4 + crate::sandbox::MAX_MODULE_BYTES + 2 + MAX_PARTIES * 8 + PARAMS_MAX;
+    let channel = 1 + 32 + MAX_MESSAGE;
+    if invite > channel { invite } else { channel }
+};
+
+/// The largest encoded [`ChannelParams`].
+const PARAMS_MAX: usize = 2 + MAX_PARTIES * 20 + 8 + 8 + 32 + 20 + 20 + 8;
 
 const OFFER_CALL: u8 = 0;
 const OFFER_CLOSE: u8 = 1;
@@ -269,6 +289,102 @@ pub fn decode_message(bytes: &[u8]) -> Result<Message, WireError> {
     let mut r = open(bytes, "message", MAX_MESSAGE)?;
     let message = get_message(&mut r)?;
     r.finish("message")?;
+    Ok(message)
+}
+
+/// The wire encoding of a [`PeerMessage`] (see the module docs).
+pub fn encode_peer(message: &PeerMessage) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u8(WIRE_VERSION);
+    match message {
+        PeerMessage::Invite {
+            params,
+            deposits,
+            module,
+        } => {
+            w.u8(PEER_INVITE);
+            put_params(&mut w, params);
+            put_list(&mut w, deposits, |w, d| w.u64(*d));
+            // A module above the limit encodes to a length that never
+            // decodes: fail closed.
+            let len = if module.len() > crate::sandbox::MAX_MODULE_BYTES {
+                u32::MAX
+            } else {
+                u32::try_from(module.len()).unwrap_or(u32::MAX)
+            };
+            put_u32(&mut w, len);
+            w.raw(module);
+        }
+        PeerMessage::Decline { channel_id, reason } => {
+            w.u8(PEER_DECLINE);
+            w.raw(channel_id);
+            put_str(&mut w, cut(reason, MAX_DETAIL));
+        }
+        PeerMessage::Channel {
+            channel_id,
+            message,
+        } => {
+            w.u8(PEER_CHANNEL);
+            w.raw(channel_id);
+            put_message(&mut w, message);
+        }
+    }
+    w.bytes
+}
+
+/// Decodes a peer message: exactly what [`encode_peer`] produces, nothing
+/// else.
+pub fn decode_peer(bytes: &[u8]) -> Result<PeerMessage, WireError> {
+    let mut r = open(bytes, "peer message", MAX_PEER_MESSAGE)?;
+    let message = match r.u8("peer message tag")? {
+        PEER_INVITE => {
+            let params = get_params(&mut r)?;
+            let deposits = get_list(&mut r, "deposits", MAX_PARTIES, |r| Ok(r.u64("deposit")?))?;
+            let len = get_u32(&mut r, "module length")? as usize;
+            if len > crate::sandbox::MAX_MODULE_BYTES {
+                return Err(WireError::TooLarge {
+                    what: "module",
+                    len,
+                    max: crate::sandbox::MAX_MODULE_BYTES,
+                });
+            }
+            let module = r.take(len, "module")?.to_vec();
+            PeerMessage::Invite {
+                params,
+                deposits,
+                module,
+            }
+        }
+        PEER_DECLINE => PeerMessage::Decline {
+            channel_id: get_array(&mut r, "channel id")?,
+            reason: get_str(&mut r, "decline reason", MAX_DETAIL)?,
+        },
+        PEER_CHANNEL => {
+            // The channel message, with a version byte of its own, must be
+            // one `decode_message` reads: no larger here than there.
+            let inner = bytes.len().saturating_sub(1 + 32);
+            if inner > MAX_MESSAGE {
+                return Err(WireError::TooLarge {
+                    what: "channel message",
+                    len: inner,
+                    max: MAX_MESSAGE,
+                });
+            }
+            let channel_id = get_array(&mut r, "channel id")?;
+            let message = get_message(&mut r)?;
+            PeerMessage::Channel {
+                channel_id,
+                message,
+            }
+        }
+        tag => {
+            return Err(WireError::UnknownTag {
+                what: "peer message",
+                tag,
+            });
+        }
+    };
+    r.finish("peer message")?;
     Ok(message)
 }
 
@@ -890,7 +1006,7 @@ fn get_map<'a, V>(
 /// Fuzz body for the wire decoders (`fuzz/fuzz_targets/wire.rs` under
 /// libFuzzer, `engine/tests/fuzz_wire.rs` on stable).
 ///
-/// Decodes `data` as a message, a record and a secret. Oracles: decoding
+/// Decodes `data` as a message, a peer message, a record and a secret. Oracles: decoding
 /// never panics (whatever the bytes); whatever decodes re-encodes to exactly
 /// `data` (canonical encodings), and decoding that again gives an equal
 /// value.
@@ -911,6 +1027,15 @@ pub fn fuzz_wire(data: &[u8]) {
             decode_record(&bytes),
             Ok(record),
             "a re-encoded record decodes to another value"
+        );
+    }
+    if let Ok(peer) = decode_peer(data) {
+        let bytes = encode_peer(&peer);
+        assert_eq!(bytes, data, "peer message decoding is not canonical");
+        assert_eq!(
+            decode_peer(&bytes),
+            Ok(peer),
+            "a re-encoded peer message decodes to another value"
         );
     }
     if let Ok(secret) = decode_secret(data) {
@@ -934,6 +1059,8 @@ pub struct FuzzSamples {
     pub records: Vec<Record>,
     /// A secret with openings for a pending proposal, and an empty one.
     pub secrets: Vec<Secret>,
+    /// Every peer message kind.
+    pub peers: Vec<PeerMessage>,
 }
 
 impl FuzzSamples {
@@ -943,6 +1070,7 @@ impl FuzzSamples {
         let messages = self.messages.iter().map(encode_message);
         let records = self.records.iter().map(encode_record);
         let secrets = self.secrets.iter().map(|s| encode_secret(s).to_vec());
+        let peers = self.peers.iter().map(encode_peer);
         let named = |kind: &'static str, all: Vec<Vec<u8>>| {
             all.into_iter()
                 .enumerate()
@@ -951,6 +1079,7 @@ impl FuzzSamples {
         named("message", messages.collect())
             .chain(named("record", records.collect()))
             .chain(named("secret", secrets.collect()))
+            .chain(named("peer", peers.collect()))
             .collect()
     }
 }
@@ -1115,10 +1244,33 @@ pub fn fuzz_samples() -> FuzzSamples {
         },
         Secret::default(),
     ];
+    let channel_id = params.channel_id();
+    let peers = vec![
+        PeerMessage::Invite {
+            params,
+            deposits: vec![50, 50],
+            // The smallest module header: whether it is a contract is the
+            // sandbox's question, not the wire's.
+            module: b"\0asm\x01\0\0\0".to_vec(),
+        },
+        PeerMessage::Decline {
+            channel_id,
+            reason: "no contract of this id is accepted here".into(),
+        },
+        PeerMessage::Channel {
+            channel_id,
+            message: messages[2].clone(),
+        },
+        PeerMessage::Channel {
+            channel_id,
+            message: Message::Resync { version: Some(3) },
+        },
+    ];
     FuzzSamples {
         messages,
         records,
         secrets,
+        peers,
     }
 }
 
@@ -1138,12 +1290,59 @@ mod tests {
         match name.split('_').next() {
             Some("message") => |b| decode_message(b).map(drop),
             Some("record") => |b| decode_record(b).map(drop),
+            Some("peer") => |b| decode_peer(b).map(drop),
             _ => |b| decode_secret(b).map(drop),
         }
     }
 
     fn message(m: &Message) -> Vec<u8> {
         encode_message(m)
+    }
+
+    #[test]
+    fn every_peer_message_round_trips_and_an_oversized_module_is_refused() {
+        let s = samples();
+        let tags: std::collections::BTreeSet<u8> =
+            s.peers.iter().map(|m| encode_peer(m)[1]).collect();
+        assert_eq!(
+            tags,
+            (0..=PEER_CHANNEL).collect(),
+            "a peer message kind is missing"
+        );
+        for m in &s.peers {
+            let bytes = encode_peer(m);
+            assert_eq!(decode_peer(&bytes).as_ref(), Ok(m));
+            for cut in 0..bytes.len() {
+                assert!(
+                    decode_peer(&bytes[..cut]).is_err(),
+                    "a prefix of {cut} bytes decodes"
+                );
+            }
+            fuzz_wire(&bytes);
+        }
+        // A module length above the sandbox's limit is refused before the
+        // bytes it announces are looked for.
+        let Some(PeerMessage::Invite {
+            params, deposits, ..
+        }) = s.peers.first().cloned()
+        else {
+            panic!("the first sample is an invitation");
+        };
+        let huge = PeerMessage::Invite {
+            params,
+            deposits,
+            module: vec![0; crate::sandbox::MAX_MODULE_BYTES + 1],
+        };
+        assert!(matches!(
+            decode_peer(&encode_peer(&huge)),
+            Err(WireError::TooLarge { what: "module", .. })
+        ));
+        // A channel message is no larger inside a peer message than alone
+        // (refused before it is read).
+        let mut big = vec![WIRE_VERSION, PEER_CHANNEL];
+        big.extend_from_slice(&[0; 32]);
+        big.resize(1 + 32 + MAX_MESSAGE + 1, 0);
+        assert!(matches!(decode_peer(&big), Err(WireError::TooLarge { .. })));
     }
 
     #[test]
