@@ -17,6 +17,7 @@
 
 pub mod anchor;
 pub mod channel;
+pub mod devnet;
 pub mod draw;
 pub mod fuzzing;
 pub mod play;

@@ -10,9 +10,8 @@
 //! time.
 #![allow(clippy::unwrap_used, reason = "test code fails loudly")]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -20,6 +19,7 @@ use rand::{Rng as _, RngCore as _, SeedableRng as _};
 use sotto_engine::anchor::{
     Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, Receipt, RpcChain, RpcOptions,
 };
+use sotto_engine::devnet::{self, Anvil};
 use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
 
 #[path = "anchor/lifecycle.rs"]
@@ -27,16 +27,8 @@ mod lifecycle;
 
 use lifecycle::DevChain;
 
-/// Anvil's first development account's key (from its default mnemonic;
-/// public knowledge, funded with 10 000 ether on every anvil).
-const DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
 fn dev_key() -> SigningKey {
-    let mut secret = [0u8; 32];
-    for (i, b) in secret.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&DEV_KEY[2 * i..2 * i + 2], 16).unwrap();
-    }
-    SigningKey::from_bytes(&secret).unwrap()
+    devnet::dev_key().unwrap()
 }
 
 /// A port nothing listens on (at the time of asking).
@@ -48,115 +40,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One JSON-RPC request to the node at `addr` over a bare HTTP/1.1
-/// connection (for what [`RpcChain`] does not offer: anvil's own methods),
-/// or `None` if it does not answer with JSON.
-fn rpc_request(
-    addr: &SocketAddr,
-    method: &str,
-    params: serde_json::Value,
-) -> Option<serde_json::Value> {
-    use std::io::{Read as _, Write as _};
-    let mut stream = TcpStream::connect_timeout(addr, Duration::from_millis(200)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        .to_string();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let (_, body) = answer.split_once("\r\n\r\n")?;
-    serde_json::from_str(body).ok()
+/// Starts the anvil `npm ci --prefix tools/evm` installed.
+fn start_anvil() -> Anvil {
+    Anvil::start(&devnet::anvil_in(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+    ))
+    .unwrap()
 }
 
-/// Sets `who`'s balance on anvil (`anvil_setBalance`).
-fn set_balance(addr: &SocketAddr, who: Address, wei: u128) {
-    let answer = rpc_request(
-        addr,
-        "anvil_setBalance",
-        serde_json::json!([who.to_string(), format!("{wei:#x}")]),
-    )
-    .unwrap();
-    assert!(answer.get("error").is_none(), "{answer}");
-}
-
-/// A running anvil, killed (by its PID) when dropped.
-struct Anvil {
-    child: Child,
-    addr: SocketAddr,
-    url: String,
-}
-
-impl Anvil {
-    /// Starts anvil on 127.0.0.1 and a port it picks itself (`--port 0`:
-    /// free by construction, no race with other tests for it), read from
-    /// its "Listening on" line.
-    fn start() -> Anvil {
-        use std::io::BufRead as _;
-        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../tools/evm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        assert!(
-            bin.is_file(),
-            "anvil is not installed at {}: run `npm ci --prefix tools/evm`",
-            bin.display()
-        );
-        let mut child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        // From here on the guard kills anvil, whatever happens.
-        let mut anvil = Anvil {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            url: String::new(),
-        };
-        // Anvil logs every request to stdout: keep draining it after the
-        // address, so that it never blocks on a full pipe.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let listening = rx.recv_timeout(Duration::from_secs(20));
-        anvil.addr = listening
-            .as_deref()
-            .unwrap_or_else(|_| panic!("anvil did not start: {:?}", anvil.child.try_wait()))
-            .parse()
-            .unwrap();
-        anvil.url = format!("http://{}", anvil.addr);
-        let answer = rpc_request(&anvil.addr, "web3_clientVersion", serde_json::json!([]));
-        assert!(
-            answer.is_some_and(|a| a["result"].as_str().unwrap_or_default().contains("anvil")),
-            "anvil does not answer at {}",
-            anvil.url
-        );
-        anvil
-    }
-
-    /// A chain on this anvil with a freshly deployed adjudicator.
-    fn chain(&self) -> RpcChain {
-        RpcChain::connect(&self.url, dev_key(), 0, None).unwrap()
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A chain on `anvil` with a freshly deployed adjudicator.
+fn chain_on(anvil: &Anvil) -> RpcChain {
+    RpcChain::connect(&anvil.url, dev_key(), 0, None).unwrap()
 }
 
 /// A two-party channel on `chain` between `keys`.
@@ -188,13 +82,13 @@ fn signed(keys: &[SigningKey], state: &State) -> Vec<Signature> {
 
 /// An [`RpcChain`] that records each submitted call's wall time by kind
 /// (accepted calls only: a refused one is an estimate, not a transaction).
-struct Timed {
+struct Timed<'a> {
     chain: RpcChain,
-    anvil: SocketAddr,
+    anvil: &'a Anvil,
     times: Vec<(&'static str, Duration)>,
 }
 
-impl Timed {
+impl Timed<'_> {
     /// Each kind's count, mean, min and max, in milliseconds.
     fn report(&self) {
         for kind in ["deposit", "conclude", "register", "finalize", "withdraw"] {
@@ -216,7 +110,7 @@ impl Timed {
     }
 }
 
-impl Anchor for Timed {
+impl Anchor for Timed<'_> {
     fn submit(
         &mut self,
         params: &ChannelParams,
@@ -262,10 +156,10 @@ impl Anchor for Timed {
     }
 }
 
-impl DevChain for Timed {
+impl DevChain for Timed<'_> {
     fn fund(&mut self, who: Address, wei: u64) {
         let balance = self.chain.balance(who).unwrap() + u128::from(wei);
-        set_balance(&self.anvil, who, balance);
+        self.anvil.set_balance(who, balance).unwrap();
     }
 
     fn balance(&mut self, who: Address) -> u128 {
@@ -324,13 +218,13 @@ impl DevChain for Embedded {
 /// wall time printed (`--nocapture`).
 #[test]
 fn lifecycle_on_anvil() {
-    let anvil = Anvil::start();
+    let anvil = start_anvil();
     let started = Instant::now();
-    let chain = anvil.chain();
+    let chain = chain_on(&anvil);
     println!("connect + deploy: {:?}", started.elapsed());
     let mut timed = Timed {
         chain,
-        anvil: anvil.addr,
+        anvil: &anvil,
         times: Vec::new(),
     };
     lifecycle::lifecycle(&mut timed);
@@ -341,10 +235,10 @@ fn lifecycle_on_anvil() {
 /// embedded chain: the same bytecode, rules, addresses and calldata.
 #[test]
 fn gas_on_anvil_is_the_embedded_chains() {
-    let anvil = Anvil::start();
+    let anvil = start_anvil();
     let mut rpc = Timed {
-        chain: anvil.chain(),
-        anvil: anvil.addr,
+        chain: chain_on(&anvil),
+        anvil: &anvil,
         times: Vec::new(),
     };
     let mut embedded = Embedded(EmbeddedChain::new(rpc.chain_id()).unwrap());
@@ -361,8 +255,8 @@ fn gas_on_anvil_is_the_embedded_chains() {
 
 #[test]
 fn confirmations_hide_events_until_blocks_are_mined() {
-    let anvil = Anvil::start();
-    let mut head = anvil.chain();
+    let anvil = start_anvil();
+    let mut head = chain_on(&anvil);
     let mut deep = RpcChain::connect(&anvil.url, dev_key(), 2, Some(head.adjudicator())).unwrap();
     let keys = [SigningKey::generate(), SigningKey::generate()];
     let p = params(&head, &keys, 1);
@@ -396,8 +290,8 @@ fn confirmations_hide_events_until_blocks_are_mined() {
 /// no block is mined. (The shared lifecycle checks every error.)
 #[test]
 fn a_refused_call_sends_nothing() {
-    let anvil = Anvil::start();
-    let mut chain = anvil.chain();
+    let anvil = start_anvil();
+    let mut chain = chain_on(&anvil);
     let keys = [SigningKey::generate(), SigningKey::generate()];
     let p = params(&chain, &keys, 1);
     chain
@@ -410,8 +304,9 @@ fn a_refused_call_sends_nothing() {
         )
         .unwrap();
     let block = || {
-        rpc_request(&anvil.addr, "eth_blockNumber", serde_json::json!([])).unwrap()["result"]
-            .clone()
+        anvil
+            .request("eth_blockNumber", serde_json::json!([]))
+            .unwrap()
     };
     let (balance, head) = (chain.balance(chain.sender()).unwrap(), block());
     let s = state(&p, 1, &[10, 0], true);
@@ -455,8 +350,8 @@ fn a_refused_call_sends_nothing() {
 
 #[test]
 fn the_contract_computes_the_rust_encodings() {
-    let anvil = Anvil::start();
-    let chain = anvil.chain();
+    let anvil = start_anvil();
+    let chain = chain_on(&anvil);
     let mut rng = StdRng::seed_from_u64(sotto_circuits::fuzzing::harness::seed());
     let bytes = |rng: &mut StdRng| {
         let mut b = [0u8; 32];
