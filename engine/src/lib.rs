@@ -19,6 +19,7 @@ pub mod anchor;
 pub mod channel;
 pub mod draw;
 pub mod fuzzing;
+pub mod net;
 pub mod play;
 pub mod run;
 pub mod sandbox;
