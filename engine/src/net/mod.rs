@@ -77,6 +77,7 @@
 
 mod conn;
 mod frame;
+mod fuzz;
 mod handshake;
 mod identity;
 
@@ -87,6 +88,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, Du
 use tokio::net::TcpStream;
 
 pub use conn::{Connection, Reader, Writer};
+pub use fuzz::{fuzz_frames, fuzz_samples};
 pub use identity::{
     Identity, NodeId, ParseNodeIdError, ParsePeerAddrError, Peer, PeerAddr, binding_digest,
 };
