@@ -20,6 +20,7 @@ pub mod channel;
 pub mod devnet;
 pub mod draw;
 pub mod fuzzing;
+pub mod net;
 pub mod play;
 pub mod run;
 pub mod sandbox;

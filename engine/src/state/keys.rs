@@ -137,6 +137,27 @@ impl SigningKey {
         Signature(out)
     }
 
+    /// A 32-byte secret derived from this key for another purpose:
+    /// `SHA-256(domain ‖ secret)`, where `secret` is the key's 32 secret
+    /// bytes.
+    ///
+    /// `domain` names the purpose and its version (the node's Noise static
+    /// key uses `b"sotto/noise-static/v1"`), so that keys derived for
+    /// different purposes are independent, and none reveals the signing key
+    /// (SHA-256 is one-way). The secret always takes the last 32 bytes of the
+    /// hashed input, so two different domains never hash the same bytes.
+    /// The output is as secret as the key itself and is zeroized on drop.
+    pub fn derive(&self, domain: &[u8]) -> Zeroizing<[u8; 32]> {
+        use sha2::Sha256;
+        let secret = Zeroizing::new(self.secret.secret_bytes());
+        let mut hasher = Sha256::new();
+        hasher.update(domain);
+        hasher.update(&secret[..]);
+        let mut out = Zeroizing::new([0u8; 32]);
+        hasher.finalize_into((&mut out[..]).into());
+        out
+    }
+
     /// Writes a new key file at `path` with mode 0600; refuses to overwrite.
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
         let io = |source| KeyError::Io {
@@ -258,6 +279,24 @@ mod tests {
             recover(&digest, &twin),
             Err(KeyError::Signature(m)) if m.contains("high")
         ));
+    }
+
+    #[test]
+    fn derived_secrets_depend_on_the_domain_and_the_key() {
+        let key = SigningKey::from_bytes(&[1u8; 32]).unwrap();
+        let same = SigningKey::from_bytes(&[1u8; 32]).unwrap();
+        let other = SigningKey::from_bytes(&[2u8; 32]).unwrap();
+        let a = key.derive(b"sotto/noise-static/v1");
+        assert_eq!(*a, *same.derive(b"sotto/noise-static/v1"));
+        assert_ne!(*a, *key.derive(b"sotto/noise-static/v2"));
+        assert_ne!(*a, *key.derive(b""));
+        assert_ne!(*a, *other.derive(b"sotto/noise-static/v1"));
+        // Not the secret itself.
+        assert_ne!(*a, [1u8; 32]);
+        // SHA-256(domain ‖ secret), computed independently.
+        let mut input = b"sotto/noise-static/v1".to_vec();
+        input.extend_from_slice(&[1u8; 32]);
+        assert_eq!(a[..], sha2::Sha256::digest(&input)[..]);
     }
 
     #[test]
