@@ -18,9 +18,8 @@ use crate::state::{Address, SigningKey};
 /// Anvil's first development account's key (from its default mnemonic;
 /// public knowledge, funded with 10 000 ether on every anvil).
 pub const DEV_KEY: [u8; 32] = [
-    0xac, 0x09, 0x74, 0xbe, 0xc3, 0x9a, 0x17, 0xe3, 0x6b, 0xa4, 0xa6, 0xb4, 0xd2, 0x38, 0xff,
-    0x94, 0x4b, 0xac, 0xb4, 0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2,
-    0xff, 0x80,
+    0xac, 0x09, 0x74, 0xbe, 0xc3, 0x9a, 0x17, 0xe3, 0x6b, 0xa4, 0xa6, 0xb4, 0xd2, 0x38, 0xff, 0x94,
+    0x4b, 0xac, 0xb4, 0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2, 0xff, 0x80,
 ];
 
 /// Anvil's first development account.
@@ -171,5 +170,304 @@ impl Drop for Anvil {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A `sotto node` process, killed (by its PID) when dropped.
+#[derive(Debug)]
+pub struct NodeProcess {
+    child: Child,
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// What it printed when it was ready ([`crate::node::NodeInfo`]).
+    pub info: serde_json::Value,
+    /// Its log lines so far (stderr), if kept.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl NodeProcess {
+    /// Starts `sotto node` (the binary at `sotto`) in `dir`, listening on
+    /// `listen`, on the JSON-RPC chain at `chain` with its adjudicator at
+    /// `adjudicator`, with `extra` arguments; waits for its ready line.
+    /// `echo`: copy its logs to this process's stderr, prefixed with the
+    /// directory's name.
+    pub fn start(
+        sotto: &Path,
+        dir: &Path,
+        listen: &str,
+        chain: &str,
+        adjudicator: &str,
+        extra: &[&str],
+        echo: bool,
+    ) -> Result<NodeProcess, DevnetError> {
+        let mut child = Command::new(sotto)
+            .args(["node", "--node"])
+            .arg(dir)
+            .args([
+                "--listen",
+                listen,
+                "--chain",
+                chain,
+                "--adjudicator",
+                adjudicator,
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| DevnetError::Start(format!("{}: {e}", sotto.display())))?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            let _ = child.kill();
+            return Err(DevnetError::Start("no stdout or stderr".into()));
+        };
+        let name = dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if echo {
+                    eprintln!("[{name}] {line}");
+                }
+                if let Ok(mut l) = kept.lock() {
+                    l.push(line);
+                }
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let mut node = NodeProcess {
+            child,
+            dir: dir.to_path_buf(),
+            info: serde_json::Value::Null,
+            logs,
+        };
+        let line = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| {
+            let logs = node.logs.lock().map(|l| l.join("\n")).unwrap_or_default();
+            DevnetError::Start(format!("the node did not start: {logs}"))
+        })?;
+        node.info = serde_json::from_str(&line)
+            .map_err(|e| DevnetError::Start(format!("its ready line `{line}`: {e}")))?;
+        Ok(node)
+    }
+
+    /// Its channel identity.
+    pub fn address(&self) -> Option<Address> {
+        self.info["address"].as_str()?.parse().ok()
+    }
+
+    /// `NODEID@HOST:PORT`.
+    pub fn node(&self) -> String {
+        self.info["node"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A control request ([`crate::node::control`]).
+    pub fn ask(
+        &self,
+        request: &serde_json::Value,
+    ) -> Result<serde_json::Value, crate::node::control::ClientError> {
+        crate::node::control::request(&self.dir, request, Duration::from_secs(600))
+    }
+
+    /// Kills it with SIGKILL and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Its resident memory, in bytes (`VmRSS` of /proc).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Two nodes on one anvil: node A in this process (on a runtime of its
+/// own), node B a `sotto node` child process that accepts every
+/// invitation. What the network benchmarks measure between.
+pub struct TwoNodes {
+    /// The runtime node A runs on.
+    pub runtime: tokio::runtime::Runtime,
+    /// Node A.
+    pub a: crate::node::Node,
+    /// Node B.
+    pub b: NodeProcess,
+    b_address: Address,
+    _anvil: Anvil,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for TwoNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoNodes").finish_non_exhaustive()
+    }
+}
+
+impl Drop for TwoNodes {
+    fn drop(&mut self) {
+        self.a.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How long [`TwoNodes`] waits for a channel to open or a call to be
+/// signed.
+const PAIR_WAIT: Duration = Duration::from_secs(300);
+
+fn node_error(e: impl std::fmt::Display) -> DevnetError {
+    DevnetError::Request(e.to_string())
+}
+
+impl TwoNodes {
+    /// Starts anvil (from the repository at `root`), deploys the
+    /// adjudicator, starts node B from the `sotto` binary and node A here,
+    /// funds both and connects A to B.
+    pub fn start(root: &Path, sotto: &Path) -> Result<TwoNodes, DevnetError> {
+        use crate::node::{ChainChoice, Node, NodeConfig};
+        let anvil = Anvil::start(&anvil_in(root))?;
+        let deployer = crate::anchor::RpcChain::connect(
+            &anvil.url,
+            dev_key().ok_or_else(|| node_error("the development key"))?,
+            0,
+            None,
+        )
+        .map_err(node_error)?;
+        let adjudicator = deployer.adjudicator();
+        let dir = std::env::temp_dir().join(format!("sotto-two-nodes-{}", std::process::id()));
+        let b = NodeProcess::start(
+            sotto,
+            &dir.join("b"),
+            "127.0.0.1:0",
+            &anvil.url,
+            &adjudicator.to_string(),
+            &["--auto-accept", "--poll-ms", "20", "--log", "error"],
+            false,
+        )?;
+        let b_address = b.address().ok_or_else(|| node_error("node B's address"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(node_error)?;
+        let mut config = NodeConfig::new(dir.join("a"));
+        config.chain = ChainChoice::Rpc {
+            url: anvil.url.clone(),
+            options: crate::anchor::RpcOptions {
+                adjudicator: Some(adjudicator),
+                ..Default::default()
+            },
+        };
+        config.poll = Duration::from_millis(20);
+        let a = runtime.block_on(Node::start(config)).map_err(node_error)?;
+        let a_address: Address = a.info().address.parse().map_err(node_error)?;
+        for who in [b_address, a_address] {
+            anvil.set_balance(who, 1_000_000_000_000_000_000_000)?;
+        }
+        let peer = b.node().parse().map_err(node_error)?;
+        runtime.block_on(a.connect(peer)).map_err(node_error)?;
+        Ok(TwoNodes {
+            runtime,
+            a,
+            b,
+            b_address,
+            _anvil: anvil,
+            dir,
+        })
+    }
+
+    /// Opens a channel of the contract `module` with B, A as party `me`
+    /// with its private initial values; waits until it is funded.
+    pub fn open(
+        &self,
+        module: &[u8],
+        me: u32,
+        deposits: Vec<u64>,
+        private: std::collections::BTreeMap<u32, u64>,
+    ) -> Result<[u8; 32], DevnetError> {
+        let id = self
+            .runtime
+            .block_on(self.a.open(crate::node::OpenRequest {
+                peers: vec![self.b_address],
+                module: module.to_vec(),
+                deposits,
+                me,
+                private,
+                challenge_period: 3600,
+            }))
+            .map_err(node_error)?;
+        self.runtime
+            .block_on(self.a.wait_for(&id, PAIR_WAIT, |s| s.phase == "open"))
+            .map_err(node_error)?;
+        Ok(id)
+    }
+
+    /// Calls `function(args)` at A and waits until it is fully signed.
+    pub fn call(
+        &self,
+        id: &[u8; 32],
+        function: &str,
+        args: Vec<sotto_contracts::abi::Value>,
+    ) -> Result<(), DevnetError> {
+        self.runtime
+            .block_on(async {
+                let before = self.a.status(id)?.version.unwrap_or(0);
+                self.a.call(id, function, args).await?;
+                self.a
+                    .wait_for(id, PAIR_WAIT, |s| s.idle && s.version.unwrap_or(0) > before)
+                    .await
+            })
+            .map(drop)
+            .map_err(node_error)
+    }
+
+    /// Queues `count` `pay_bob(1)` calls (the payment contract) on each
+    /// channel at once; returns the time until every one is fully signed.
+    pub fn flood(&self, ids: &[[u8; 32]], count: u64) -> Result<Duration, DevnetError> {
+        fn payments(s: &crate::node::ChannelStatus) -> u64 {
+            s.public
+                .get("payments")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        }
+        self.runtime
+            .block_on(async {
+                let mut targets = Vec::new();
+                for id in ids {
+                    targets.push(payments(&self.a.status(id)?) + count);
+                }
+                let started = std::time::Instant::now();
+                for id in ids {
+                    for _ in 0..count {
+                        self.a
+                            .call(id, "pay_bob", vec![sotto_contracts::abi::Value::U64(1)])
+                            .await?;
+                    }
+                }
+                for (id, target) in ids.iter().zip(targets) {
+                    self.a
+                        .wait_for(id, PAIR_WAIT, |s| s.idle && payments(s) >= target)
+                        .await?;
+                }
+                Ok::<_, crate::node::NodeError>(started.elapsed())
+            })
+            .map_err(node_error)
     }
 }

@@ -21,6 +21,7 @@ pub mod devnet;
 pub mod draw;
 pub mod fuzzing;
 pub mod net;
+pub mod node;
 pub mod play;
 pub mod run;
 pub mod sandbox;

@@ -292,7 +292,7 @@ pub enum PeerMessage {
     Channel {
         /// The channel.
         channel_id: [u8; 32],
-        /// The message.
-        message: Message,
+        /// The message (boxed: it is over 1 KiB inline).
+        message: Box<Message>,
     },
 }

@@ -23,7 +23,7 @@ pub mod sim;
 pub mod update;
 pub mod wire;
 
-pub use message::{Message, Offer, Refusal, RefusalKind};
+pub use message::{Message, Offer, PeerMessage, Refusal, RefusalKind};
 pub use record::{Pending, Phase, Record, Secret};
 pub use update::{
     ChannelView, ProposeError, Proposed, Rejection, Update, check_signature, propose,

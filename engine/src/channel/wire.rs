@@ -371,7 +371,7 @@ pub fn decode_peer(bytes: &[u8]) -> Result<PeerMessage, WireError> {
                 });
             }
             let channel_id = get_array(&mut r, "channel id")?;
-            let message = get_message(&mut r)?;
+            let message = Box::new(get_message(&mut r)?);
             PeerMessage::Channel {
                 channel_id,
                 message,
@@ -1259,11 +1259,11 @@ pub fn fuzz_samples() -> FuzzSamples {
         },
         PeerMessage::Channel {
             channel_id,
-            message: messages[2].clone(),
+            message: Box::new(messages[2].clone()),
         },
         PeerMessage::Channel {
             channel_id,
-            message: Message::Resync { version: Some(3) },
+            message: Box::new(Message::Resync { version: Some(3) }),
         },
     ];
     FuzzSamples {

@@ -31,6 +31,29 @@ impl std::fmt::Display for Address {
     }
 }
 
+/// Text that is not `0x` and 40 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("`{0}` is not an address (0x and 40 hex digits)")]
+pub struct AddressParseError(String);
+
+impl std::str::FromStr for Address {
+    type Err = AddressParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || AddressParseError(s.chars().take(64).collect());
+        let digits = s.strip_prefix("0x").unwrap_or(s);
+        if digits.len() != 40 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(err());
+        }
+        let mut out = [0u8; 20];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(digits.get(2 * i..2 * i + 2).ok_or_else(err)?, 16)
+                .map_err(|_| err())?;
+        }
+        Ok(Address(out))
+    }
+}
+
 impl Address {
     fn of(key: &PublicKey) -> Self {
         let uncompressed = key.serialize_uncompressed();
@@ -111,6 +134,14 @@ impl SigningKey {
     pub fn generate() -> Self {
         SigningKey {
             secret: SecretKey::new(&mut rand::thread_rng()),
+        }
+    }
+
+    /// A second handle on the same key, for a component that signs on its
+    /// own thread (the node's JSON-RPC chain). Both are zeroized on drop.
+    pub fn duplicate(&self) -> Self {
+        SigningKey {
+            secret: self.secret,
         }
     }
 

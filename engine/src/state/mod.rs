@@ -33,7 +33,7 @@ use alloy_sol_types::{SolValue as _, sol};
 use sha3::{Digest as _, Keccak256};
 use sotto_circuits::Commitment;
 
-pub use keys::{Address, KeyError, Signature, SigningKey, recover};
+pub use keys::{Address, AddressParseError, KeyError, Signature, SigningKey, recover};
 pub use signer::{SignError, Signer};
 
 sol! {
