@@ -14,6 +14,7 @@
 mod artifact;
 mod author;
 mod bench;
+mod node_cli;
 mod run;
 
 use std::process::ExitCode;
@@ -44,6 +45,10 @@ enum Command {
     New(author::NewArgs),
     /// Run a two-party agreement end to end: open, play a scenario, settle.
     Run(run::RunArgs),
+    /// Run a node (a participant on the network), or ask the running one.
+    Node(node_cli::NodeArgs),
+    /// Open, use and close channels on a running node.
+    Channel(node_cli::ChannelArgs),
 }
 
 /// A mistake in the command line's own arguments (not in a file it names):
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => artifact::inspect::run(args),
         Command::New(args) => author::run_new(args),
         Command::Run(args) => run::run(args),
+        Command::Node(args) => node_cli::run_node(args),
+        Command::Channel(args) => node_cli::run_channel(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
