@@ -8,6 +8,12 @@
 //! wire encoding. `payment_backlog64`: 64 payments made at once, then run
 //! until quiet (two signing rounds: one call alone, then a batch of 63).
 //!
+//! Group `tcp`: the same updates between two nodes in two processes over
+//! loopback TCP (Noise_XK), each with its SQLite store, on anvil
+//! (`sotto_engine::devnet::TwoNodes`): `payment` and `negotiation` one at
+//! a time, each waited for until fully signed; `payment_backlog1000`: 1,000
+//! payments queued at once. The rows of `sotto bench channel`.
+//!
 //! Run with `cargo bench --bench channel`.
 
 use std::collections::BTreeMap;
@@ -18,6 +24,7 @@ use sotto_contracts::abi::Value;
 use sotto_contracts::library::LIBRARY;
 use sotto_engine::channel::machine::{Config, Contract};
 use sotto_engine::channel::sim::Sim;
+use sotto_engine::devnet::TwoNodes;
 use sotto_engine::sandbox::{Sandbox, SandboxConfig};
 use sotto_engine::store::SqliteStore;
 
@@ -96,5 +103,58 @@ fn update(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, update);
+fn tcp(c: &mut Criterion) {
+    let module = |name: &str| {
+        let source = LIBRARY
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .unwrap_or_else(|| panic!("no {name}"));
+        sotto_contracts::compile(source)
+            .unwrap_or_else(|_| panic!("{name} does not build"))
+            .artifact
+            .bytes()
+            .to_vec()
+    };
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let pair = TwoNodes::start(&root, std::path::Path::new(env!("CARGO_BIN_EXE_sotto")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pay = pair
+        .open(
+            &module("payment"),
+            0,
+            vec![1 << 40, 1 << 40],
+            BTreeMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Node A is the seller (party 1) with its floor (field 3) private.
+    let neg = pair
+        .open(
+            &module("negotiation"),
+            1,
+            vec![1 << 40, 1 << 40],
+            [(3, 600)].into(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut g = c.benchmark_group("tcp");
+    g.bench_function("payment", |b| {
+        b.iter(|| {
+            pair.call(&pay, black_box("pay_bob"), vec![Value::U64(1)])
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+    });
+    g.bench_function("negotiation", |b| {
+        b.iter(|| {
+            pair.call(&neg, black_box("propose"), vec![Value::U64(700)])
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+    });
+    g.sample_size(10);
+    g.bench_function("payment_backlog1000", |b| {
+        b.iter(|| pair.flood(&[pay], 1000).unwrap_or_else(|e| panic!("{e}")));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, update, tcp);
 criterion_main!(benches);

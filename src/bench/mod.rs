@@ -16,6 +16,7 @@ mod channel;
 mod contracts;
 pub(crate) mod library;
 mod measure;
+mod node;
 mod output;
 mod plot;
 mod proofs;
@@ -46,8 +47,8 @@ pub(crate) struct BenchArgs {
     /// Also write the rows as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
-    /// channel: run every party in this process (the only mode until the
-    /// node lands; accepted so that scripts can say it).
+    /// channel: only the rows with every party in this process (no anvil
+    /// needed); without it, also two nodes in two processes over TCP.
     #[arg(long)]
     in_process: bool,
     /// Also draw the area's chart as SVG to FILE (proofs: cost against
@@ -65,7 +66,8 @@ enum Area {
     Contracts,
     /// Instantiating and calling contract modules in the sandbox, and loading one.
     Sandbox,
-    /// Off-chain channel updates, every party in this process.
+    /// Off-chain channel updates: every party in this process, then two
+    /// nodes in two processes over TCP.
     Channel,
     /// On-chain anchoring: gas per adjudicator call and lifecycle, and wall
     /// time per call on the embedded chain and on anvil.
@@ -139,13 +141,26 @@ pub(crate) struct Report {
 /// How an area measures its rows.
 type Measure = fn(Budget, &Progress) -> Result<Report>;
 
+/// The channel area's in-process rows, then its network rows (two nodes,
+/// the second a child process of this binary).
+fn channel_and_network(budget: Budget, progress: &Progress) -> Result<Report> {
+    let mut report = channel::run(budget, progress)?;
+    let sotto = std::env::current_exe().context("locating the sotto binary")?;
+    let network = node::run(budget, progress, &sotto)?;
+    report.rows.extend(network.rows);
+    report.checks.extend(network.checks);
+    report.notes.extend(network.notes);
+    Ok(report)
+}
+
 /// Runs `sotto bench` with `args`.
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     // Each area: how to measure it, its row count, whether it has a chart.
     let (measure, rows, chart): (Measure, usize, bool) = match args.area {
         Area::Proofs => (proofs::run, proofs::ROWS, true),
         Area::Contracts => (contracts::run, contracts::ROWS, false),
-        Area::Channel => (channel::run, channel::ROWS, false),
+        Area::Channel if args.in_process => (channel::run, channel::ROWS, false),
+        Area::Channel => (channel_and_network, channel::ROWS + node::ROWS, false),
         Area::Sandbox => (sandbox::run, sandbox::ROWS, false),
         Area::Chain => (chain::run, chain::ROWS, false),
         other => bail!(
