@@ -359,7 +359,7 @@ impl TwoNodes {
             "127.0.0.1:0",
             &anvil.url,
             &adjudicator.to_string(),
-            &["--auto-accept", "--poll-ms", "20", "--log", "error"],
+            &["--auto-accept", "--poll-ms", "100", "--log", "error"],
             false,
         )?;
         let b_address = b.address().ok_or_else(|| node_error("node B's address"))?;
@@ -375,7 +375,9 @@ impl TwoNodes {
                 ..Default::default()
             },
         };
-        config.poll = Duration::from_millis(20);
+        // Each poll reads every watched channel's events from anvil: not
+        // so often that the chain competes with the channels for the cores.
+        config.poll = Duration::from_millis(100);
         let a = runtime.block_on(Node::start(config)).map_err(node_error)?;
         let a_address: Address = a.info().address.parse().map_err(node_error)?;
         for who in [b_address, a_address] {
@@ -417,6 +419,41 @@ impl TwoNodes {
             .block_on(self.a.wait_for(&id, PAIR_WAIT, |s| s.phase == "open"))
             .map_err(node_error)?;
         Ok(id)
+    }
+
+    /// Opens `count` payment-like channels of `module` with B at once (A
+    /// party 0, no private value); waits until every one is funded.
+    pub fn open_many(
+        &self,
+        module: &[u8],
+        count: usize,
+        deposits: &[u64],
+    ) -> Result<Vec<[u8; 32]>, DevnetError> {
+        self.runtime
+            .block_on(async {
+                let mut ids = Vec::with_capacity(count);
+                for _ in 0..count {
+                    ids.push(
+                        self.a
+                            .open(crate::node::OpenRequest {
+                                peers: vec![self.b_address],
+                                module: module.to_vec(),
+                                deposits: deposits.to_vec(),
+                                me: 0,
+                                private: std::collections::BTreeMap::new(),
+                                challenge_period: 3600,
+                            })
+                            .await?,
+                    );
+                }
+                for id in &ids {
+                    self.a
+                        .wait_for(id, PAIR_WAIT, |s| s.phase == "open")
+                        .await?;
+                }
+                Ok::<_, crate::node::NodeError>(ids)
+            })
+            .map_err(node_error)
     }
 
     /// Calls `function(args)` at A and waits until it is fully signed.
