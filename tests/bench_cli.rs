@@ -460,3 +460,45 @@ fn chain_reports_gas_per_call_and_lifecycle_and_times_both_backends() {
     };
     assert_eq!(gas_of(&rows), gas_of(&again));
 }
+
+#[test]
+fn channel_over_the_network_times_two_node_processes() {
+    let output = sotto(&["bench", "channel", "--quick", "--json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let tcp: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["name"].as_str().unwrap().starts_with("tcp_"))
+        .collect();
+    let names: Vec<&str> = tcp.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "tcp_update_payment",
+            "tcp_update_payment_backlog",
+            "tcp_update_negotiation",
+            "tcp_idle_channel_memory",
+            "tcp_aggregate_1",
+            "tcp_aggregate_10",
+            "tcp_aggregate_100"
+        ]
+    );
+    // Each network row names the in-process row it is held against.
+    assert_eq!(tcp[0]["baseline"], "update_payment");
+    assert_eq!(tcp[2]["baseline"], "update_negotiation");
+    for r in tcp
+        .iter()
+        .filter(|r| r["name"] != "tcp_idle_channel_memory")
+    {
+        assert!(r["median_ns"].as_u64().unwrap() > 0, "{r}");
+    }
+    assert!(tcp[3]["size_bytes"].as_u64().unwrap() > 0);
+    for r in &tcp[4..] {
+        assert!(r["per_s"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert!(
+        stderr.contains("resident memory per idle open channel"),
+        "{stderr}"
+    );
+}
