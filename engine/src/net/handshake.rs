@@ -20,8 +20,9 @@
 //! [`WipingResolver`], whose DH and cipher objects overwrite their private
 //! key with zeros when dropped, so the copies of the static and ephemeral
 //! secrets and the transport keys inside snow do not outlive the connection.
-//! (snow's chaining key and hash state are not reachable through its API and
-//! are not wiped.)
+//! This is best effort: the overwrite goes through snow's `set` (an ordinary
+//! write behind a trait object, not a volatile one), and snow's chaining key
+//! and hash state are not reachable through its API and are not wiped.
 
 use snow::params::{CipherChoice, DHChoice, HashChoice, NoiseParams};
 use snow::resolvers::{CryptoResolver, DefaultResolver};

@@ -29,7 +29,7 @@
 //! recovers the signer over the key the peer proved in Noise, and refuses a
 //! binding that does not recover to the address it claims
 //! ([`NetError::BadBinding`]). The result is a [`Peer`]: a [`NodeId`] proven by
-//! Noise and an [`Address`](crate::state::Address) proven by the binding. The
+//! Noise and an [`Address`] proven by the binding. The
 //! responder's address is readable by anyone who knows its node id (it
 //! answers any message 1); the initiator's only by the responder.
 //!
