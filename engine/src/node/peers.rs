@@ -6,7 +6,7 @@
 //! fills its queue ([`QUEUE`] frames); it is then disconnected rather than
 //! allowed to hold anyone up, and what it missed is resent when it comes
 //! back (each channel resynchronises on reconnection). The reader hands
-//! each frame to the node ([`super::Shared::on_frame`]), which routes it to
+//! each frame to the node (`FrameSink::on_frame`), which routes it to
 //! its channel; a channel slow to take it slows that peer's reader only.
 //!
 //! One connection per peer: when a second one comes up (both dialled at
