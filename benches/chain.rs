@@ -19,14 +19,12 @@
 //! Run with `cargo bench --bench chain`, or one group with e.g.
 //! `cargo bench --bench chain -- embedded`.
 
-use std::io::{BufRead as _, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sotto_engine::anchor::{Anchor, AnchorCall, EmbeddedChain, RpcChain};
+use sotto_engine::devnet::{self, Anvil};
 use sotto_engine::state::{Address, ChannelParams, SigningKey, State};
 
 const PERIOD: u64 = 1000;
@@ -38,8 +36,6 @@ const START_BALANCE: u128 = 1_000_000_000_000_000_000;
 const OPS: [&str; 6] = [
     "deposit", "conclude", "register", "refute", "finalize", "withdraw",
 ];
-/// Anvil's first development account's key (public knowledge).
-const ANVIL_DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 fn key(bytes: [u8; 32]) -> SigningKey {
     SigningKey::from_bytes(&bytes).unwrap_or_else(|| panic!("{bytes:x?} is not a key"))
@@ -188,93 +184,18 @@ fn embedded(c: &mut Criterion) {
     });
 }
 
-/// A running anvil, killed (by its PID) when dropped.
-struct Anvil(Child, SocketAddr);
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Anvil {
-    fn start() -> Anvil {
-        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tools/evm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-        assert!(
-            bin.is_file(),
-            "anvil is not installed at {}: run `npm ci --prefix tools/evm`",
-            bin.display()
-        );
-        let mut child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let stdout = child.stdout.take();
-        let mut anvil = Anvil(child, SocketAddr::from(([127, 0, 0, 1], 0)));
-        let (tx, rx) = std::sync::mpsc::channel();
-        // Drain anvil's request log for as long as it runs.
-        std::thread::spawn(move || {
-            let Some(stdout) = stdout else { return };
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("anvil did not start: {:?}", anvil.0.try_wait()));
-        anvil.1 = addr
-            .parse()
-            .unwrap_or_else(|e| panic!("anvil listens on {addr:?}: {e}"));
-        anvil
-    }
-
-    /// `anvil_setBalance`, over a bare HTTP/1.1 connection.
-    fn set_balance(&self, who: Address, wei: u128) {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance",
-            "params": [who.to_string(), format!("{wei:#x}")],
-        })
-        .to_string();
-        let mut stream = TcpStream::connect(self.1).unwrap_or_else(|e| panic!("{e}"));
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{body}",
-            self.1,
-            body.len()
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            answer.contains("\"result\"") && !answer.contains("\"error\""),
-            "{answer}"
-        );
-    }
-}
-
 fn anvil(c: &mut Criterion) {
-    let mut secret = [0u8; 32];
-    for (i, b) in secret.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&ANVIL_DEV_KEY[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
     // Milliseconds per call: fewer, longer samples.
     every_op(c, "anvil", true, || {
-        let anvil = Anvil::start();
-        let chain = RpcChain::connect(&format!("http://{}", anvil.1), key(secret), 0, None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let anvil = Anvil::start(&devnet::anvil_in(&root)).unwrap_or_else(|e| panic!("{e}"));
+        let sender = devnet::dev_key().unwrap_or_else(|| panic!("anvil's development key"));
+        let chain =
+            RpcChain::connect(&anvil.url, sender, 0, None).unwrap_or_else(|e| panic!("{e}"));
         for k in parties() {
-            anvil.set_balance(k.address(), START_BALANCE);
+            anvil
+                .set_balance(k.address(), START_BALANCE)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         (anvil, chain)
     });

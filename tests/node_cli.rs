@@ -336,6 +336,16 @@ fn two_nodes_run_payment_and_negotiation_over_tcp_and_close_cooperatively() {
     let _ = std::fs::remove_dir_all(&db);
 }
 
+/// Polls `done` every 20 ms until it holds; fails after a minute with
+/// `what`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The first invitation `node` holds, once it has one.
 fn wait_for_invite(node: &NodeProc) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -374,15 +384,9 @@ fn a_node_killed_mid_update_resumes_from_its_store_and_nothing_is_lost_or_signed
     for _ in 0..150 {
         a.ask(json!({ "op": "call", "channel": channel, "function": "pay_bob", "args": { "amount": 1 } }));
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = b.status(&channel)["version"].as_u64().unwrap_or(0);
-        if v >= 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no update reached B");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    eventually("no update reached B", || {
+        b.status(&channel)["version"].as_u64().unwrap_or(0) >= 3
+    });
     // SIGKILL: no chance to flush or say goodbye.
     b.0.kill();
     let killed_at = signed_records(&db, &channel);
@@ -525,14 +529,9 @@ fn a_silent_peer_is_disputed_on_chain_and_both_are_paid_after_the_challenge_peri
     a.ask(json!({ "op": "call", "channel": channel, "function": "pay_bob", "args": { "amount": 10 } }));
     // After the timeout A registers its latest fully signed state.
     a.ask(json!({ "op": "wait", "channel": channel, "phase": "disputing", "timeout_ms": 60_000 }));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while a.status(&channel)["registered"].is_null() {
-        assert!(
-            Instant::now() < deadline,
-            "the registration never showed on chain"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually("the registration never showed on chain", || {
+        !a.status(&channel)["registered"].is_null()
+    });
     assert_eq!(a.status(&channel)["registered"], 3);
     // Nothing settles before the challenge period ends...
     std::thread::sleep(Duration::from_secs(2));
@@ -542,19 +541,15 @@ fn a_silent_peer_is_disputed_on_chain_and_both_are_paid_after_the_challenge_peri
     let s =
         a.ask(json!({ "op": "wait", "channel": channel, "phase": "closed", "timeout_ms": 60_000 }));
     assert_eq!(u64s(&s["concluded"]), vec![970, 1030]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while a.status(&channel)["withdrawn"].is_null() {
-        assert!(Instant::now() < deadline, "A did not withdraw");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually("A did not withdraw", || {
+        !a.status(&channel)["withdrawn"].is_null()
+    });
     assert_eq!(a.status(&channel)["withdrawn"], 970);
     // B comes back, finds the channel settled, and withdraws its share.
     b = NodeProc::start(&db, &b_listen, &chain, &["--auto-accept"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while b.status(&channel)["withdrawn"].is_null() {
-        assert!(Instant::now() < deadline, "B did not withdraw");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually("B did not withdraw", || {
+        !b.status(&channel)["withdrawn"].is_null()
+    });
     assert_eq!(b.status(&channel)["withdrawn"], 1030);
     a.ask(json!({ "op": "stop" }));
     b.ask(json!({ "op": "stop" }));

@@ -116,13 +116,7 @@ impl Anchor for Timed<'_> {
         params: &ChannelParams,
         call: &AnchorCall,
     ) -> Result<Receipt, AnchorError> {
-        let kind = match call {
-            AnchorCall::Deposit { .. } => "deposit",
-            AnchorCall::Conclude { .. } => "conclude",
-            AnchorCall::Register { .. } => "register",
-            AnchorCall::Finalize { .. } => "finalize",
-            AnchorCall::Withdraw { .. } => "withdraw",
-        };
+        let kind = call.name();
         let started = Instant::now();
         let result = self.chain.submit(params, call);
         if result.is_ok() {

@@ -57,14 +57,11 @@
 //! measurement ends, also on an error. A missing binary is an error that
 //! says how to install it, before anything is measured.
 
-use std::io::{BufRead as _, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use sotto_engine::anchor::{Anchor, AnchorCall, EmbeddedChain, RpcChain};
+use sotto_engine::devnet::{self, Anvil};
 use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
 
 use super::measure::{Budget, Progress, alone};
@@ -101,17 +98,10 @@ const REFUTING: [u64; 2] = [900_000, 1_100_000];
 /// What each participant's account holds before the first call: 1 ether.
 const START_BALANCE: u128 = 1_000_000_000_000_000_000;
 
-/// Where `npm ci --prefix tools/evm` installs anvil.
-const ANVIL: &str = "tools/evm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
-/// Anvil's first development account's key (from its default mnemonic:
-/// public knowledge, funded on every anvil); it deploys the adjudicator
-/// and sends every transaction, as the embedded chain's sender does.
-const ANVIL_DEV_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
 /// Measures every row. See the module docs for what they are.
 pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
     // Fail on a missing anvil now, not after the embedded measurements.
-    let anvil_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(ANVIL);
+    let anvil_bin = devnet::anvil_in(&PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     if !anvil_bin.is_file() {
         bail!(
             "anvil is not installed at {}: run `npm ci --prefix tools/evm` \
@@ -139,8 +129,11 @@ pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
     let expected = open_embedded()?.1.adjudicator();
     let open_anvil = || -> Result<(Anvil, RpcChain)> {
         let anvil = Anvil::start(&anvil_bin)?;
-        let chain = RpcChain::connect(&anvil.url(), anvil_dev_key()?, 0, None)
-            .with_context(|| format!("connecting to anvil at {}", anvil.url()))?;
+        // Anvil's first development account deploys the adjudicator and
+        // sends every transaction, as the embedded chain's sender does.
+        let sender = devnet::dev_key().ok_or_else(|| anyhow!("anvil's development key"))?;
+        let chain = RpcChain::connect(&anvil.url, sender, 0, None)
+            .with_context(|| format!("connecting to anvil at {}", anvil.url))?;
         if chain.chain_id() != CHAIN_ID || chain.adjudicator() != expected {
             bail!(
                 "anvil's chain {} with the adjudicator at {} is not the embedded chain's \
@@ -210,15 +203,6 @@ fn keys() -> Result<[SigningKey; 2]> {
         SigningKey::from_bytes(&[b; 32]).ok_or_else(|| anyhow!("[{b:#x}; 32] is not a key"))
     };
     Ok([key(0x11)?, key(0x22)?])
-}
-
-/// Anvil's first development account's key.
-fn anvil_dev_key() -> Result<SigningKey> {
-    let mut secret = [0u8; 32];
-    for (i, b) in secret.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&ANVIL_DEV_KEY[2 * i..2 * i + 2], 16)?;
-    }
-    SigningKey::from_bytes(&secret).ok_or_else(|| anyhow!("anvil's development key is no key"))
 }
 
 /// Alice and Bob's channels on one chain.
@@ -294,23 +278,12 @@ impl Channels {
     }
 }
 
-/// The call's kind, for error messages.
-fn kind(call: &AnchorCall) -> &'static str {
-    match call {
-        AnchorCall::Deposit { .. } => "deposit",
-        AnchorCall::Conclude { .. } => "conclude",
-        AnchorCall::Register { .. } => "register",
-        AnchorCall::Finalize { .. } => "finalize",
-        AnchorCall::Withdraw { .. } => "withdraw",
-    }
-}
-
 /// Submits `call`, which must be accepted: a refusal here is a bug in this
 /// benchmark or in the adjudicator.
 fn submit(chain: &mut impl Anchor, p: &ChannelParams, call: &AnchorCall) -> Result<Option<u64>> {
     let receipt = chain
         .submit(p, call)
-        .with_context(|| format!("{} on channel {}", kind(call), p.nonce))?;
+        .with_context(|| format!("{} on channel {}", call.name(), p.nonce))?;
     Ok(receipt.gas)
 }
 
@@ -760,105 +733,6 @@ fn time_every_op<G, C: Anchor>(
         progress.done(1);
     }
     Ok(out)
-}
-
-// ---------------------------------------------------------------------------
-// Anvil.
-
-/// A running anvil, killed (by its PID) when dropped.
-struct Anvil {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Anvil {
-    /// Starts `bin` on 127.0.0.1 and a port it picks itself (`--port 0`:
-    /// free by construction), read from its "Listening on" line.
-    fn start(bin: &Path) -> Result<Anvil> {
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting anvil ({})", bin.display()))?;
-        let stdout = child.stdout.take();
-        // From here on the guard kills anvil, whatever happens.
-        let mut anvil = Anvil {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let stdout = stdout.ok_or_else(|| anyhow!("anvil's stdout is not piped (a bug)"))?;
-        // Anvil logs every request to stdout: keep draining it after the
-        // address, so that it never blocks on a full pipe.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-            }
-        });
-        let listening = rx.recv_timeout(Duration::from_secs(20)).map_err(|_| {
-            anyhow!(
-                "anvil ({}) did not say where it listens within 20 s: {:?}",
-                bin.display(),
-                anvil.child.try_wait()
-            )
-        })?;
-        anvil.addr = listening
-            .parse()
-            .with_context(|| format!("anvil listens on {listening:?}, not an address"))?;
-        Ok(anvil)
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Sets `who`'s balance (`anvil_setBalance`, which [`RpcChain`] does
-    /// not offer), over a bare HTTP/1.1 connection.
-    fn set_balance(&self, who: Address, wei: u128) -> Result<()> {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "anvil_setBalance",
-            "params": [who.to_string(), format!("{wei:#x}")],
-        })
-        .to_string();
-        let failed = || format!("anvil_setBalance at {}", self.url());
-        let mut stream =
-            TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).with_context(failed)?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .with_context(failed)?;
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .with_context(failed)?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).with_context(failed)?;
-        let json: serde_json::Value = answer
-            .split_once("\r\n\r\n")
-            .and_then(|(_, body)| serde_json::from_str(body).ok())
-            .ok_or_else(|| anyhow!("{}: the answer is not JSON: {answer:?}", failed()))?;
-        if let Some(error) = json.get("error") {
-            bail!("{}: {error}", failed());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[cfg(test)]

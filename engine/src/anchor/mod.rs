@@ -65,6 +65,21 @@ pub enum AnchorCall {
     },
 }
 
+impl AnchorCall {
+    /// The adjudicator function it calls: `deposit`, `conclude`,
+    /// `register`, `finalize` or `withdraw` (for logs, receipts and
+    /// reports).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnchorCall::Deposit { .. } => "deposit",
+            AnchorCall::Conclude { .. } => "conclude",
+            AnchorCall::Register { .. } => "register",
+            AnchorCall::Finalize { .. } => "finalize",
+            AnchorCall::Withdraw { .. } => "withdraw",
+        }
+    }
+}
+
 /// What the chain shows of a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainEvent {

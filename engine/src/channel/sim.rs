@@ -572,7 +572,7 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                 }
                 match self.chain.submit(&self.params, call) {
                     Ok(receipt) => {
-                        self.receipts.push((i, call_name(call), receipt));
+                        self.receipts.push((i, call.name(), receipt));
                         self.calls.push((i, call.clone()));
                     }
                     Err(e) => self.refused.push((i, e.to_string())),
@@ -669,16 +669,5 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
     /// party, from its events.
     pub fn chain_totals(&self) -> (Vec<u64>, Vec<u64>) {
         (self.held.clone(), self.paid.clone())
-    }
-}
-
-/// A short name for a chain call, for receipts.
-fn call_name(call: &AnchorCall) -> &'static str {
-    match call {
-        AnchorCall::Deposit { .. } => "deposit",
-        AnchorCall::Conclude { .. } => "conclude",
-        AnchorCall::Register { .. } => "register",
-        AnchorCall::Finalize { .. } => "finalize",
-        AnchorCall::Withdraw { .. } => "withdraw",
     }
 }

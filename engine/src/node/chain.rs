@@ -342,7 +342,7 @@ impl Thread {
                 self.catch_up_clock();
                 let result = self.anchor.submit(&params, &call);
                 if let Err(e) = &result {
-                    tracing::warn!(call = call_name(&call), error = %e, "the chain refused a call");
+                    tracing::warn!(call = call.name(), error = %e, "the chain refused a call");
                 }
                 let _ = reply.send(result);
             }
@@ -420,16 +420,5 @@ impl Thread {
         for id in closed {
             self.watched.remove(&id);
         }
-    }
-}
-
-/// A short name for a chain call, for logs and receipts.
-pub fn call_name(call: &AnchorCall) -> &'static str {
-    match call {
-        AnchorCall::Deposit { .. } => "deposit",
-        AnchorCall::Conclude { .. } => "conclude",
-        AnchorCall::Register { .. } => "register",
-        AnchorCall::Finalize { .. } => "finalize",
-        AnchorCall::Withdraw { .. } => "withdraw",
     }
 }

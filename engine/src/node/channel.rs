@@ -25,7 +25,7 @@ use sotto_contracts::Artifact;
 use sotto_contracts::abi::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::chain::{ChainHandle, call_name};
+use super::chain::ChainHandle;
 use super::events::EventLog;
 use super::peers::Peers;
 use crate::channel::machine::{Config, Contract, Event, MachineError, Output, Party};
@@ -170,7 +170,7 @@ impl ChannelTask {
         events: Arc<EventLog>,
     ) -> (Self, watch::Receiver<ChannelStatus>) {
         let id = party.record().params.channel_id();
-        let first = status_of(&party, &contract.artifact, 0, None, None);
+        let first = status_of(&party, &contract.artifact);
         let (status, rx) = watch::channel(first);
         let task = ChannelTask {
             id,
@@ -353,13 +353,13 @@ impl ChannelTask {
                         Some(self.id),
                         "chain",
                         serde_json::json!({
-                            "call": call_name(call),
+                            "call": call.name(),
                             "gas": receipt.gas,
                             "calldata_bytes": receipt.calldata_bytes,
                         }),
                         format!(
                             "{} on chain{}",
-                            call_name(call),
+                            call.name(),
                             receipt
                                 .gas
                                 .map(|g| format!(" ({g} gas)"))
@@ -368,7 +368,7 @@ impl ChannelTask {
                     );
                 }
                 Err(e) => {
-                    self.failure(format!("the chain refused {}: {e}", call_name(call)));
+                    self.failure(format!("the chain refused {}: {e}", call.name()));
                 }
             }
         }
@@ -546,7 +546,8 @@ impl ChannelTask {
             let status = ChannelStatus {
                 failures: self.failures,
                 last_failure: self.last_failure.clone(),
-                ..status_of(p, &self.contract.artifact, 0, None, self.withdrawn)
+                withdrawn: self.withdrawn,
+                ..status_of(p, &self.contract.artifact)
             };
             self.status.send_if_modified(|current| {
                 let changed = *current != status;
@@ -559,14 +560,9 @@ impl ChannelTask {
     }
 }
 
-/// The status of `party` (see [`ChannelStatus`]).
-pub(crate) fn status_of(
-    party: &Party,
-    artifact: &Artifact,
-    failures: u64,
-    last_failure: Option<String>,
-    withdrawn: Option<u64>,
-) -> ChannelStatus {
+/// The status of `party` as its record shows it (see [`ChannelStatus`]);
+/// what only the task knows (failures, the amount withdrawn) left empty.
+pub(crate) fn status_of(party: &Party, artifact: &Artifact) -> ChannelStatus {
     let abi = artifact.abi();
     let rec = party.record();
     let name = |i: usize| {
@@ -619,9 +615,9 @@ pub(crate) fn status_of(
             .collect(),
         registered: rec.registered.as_ref().map(|(s, _)| s.version),
         concluded: rec.concluded.clone(),
-        withdrawn,
-        failures,
-        last_failure,
+        withdrawn: None,
+        failures: 0,
+        last_failure: None,
     }
 }
 

@@ -287,6 +287,15 @@ fn channel_id(node: &Node, given: &str) -> Result<[u8; 32], NodeError> {
     }
 }
 
+/// The contract a channel (or an invitation) runs.
+fn contract(
+    node: &Node,
+    id: &[u8; 32],
+) -> Result<std::sync::Arc<super::channel::LoadedContract>, NodeError> {
+    node.contract_of(id)
+        .ok_or_else(|| NodeError::UnknownChannel(hex(id)))
+}
+
 fn wait_time(ms: u64) -> Duration {
     Duration::from_millis(ms).min(MAX_WAIT)
 }
@@ -372,9 +381,7 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
         )),
         Request::Accept { channel, private } => {
             let id = channel_id(node, &channel)?;
-            let contract = node
-                .contract_of(&id)
-                .ok_or_else(|| NodeError::UnknownChannel(channel.clone()))?;
+            let contract = contract(node, &id)?;
             let me = node
                 .shared
                 .invites
@@ -399,9 +406,7 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
             timeout_ms,
         } => {
             let id = channel_id(node, &channel)?;
-            let contract = node
-                .contract_of(&id)
-                .ok_or_else(|| NodeError::UnknownChannel(channel.clone()))?;
+            let contract = contract(node, &id)?;
             let abi = contract.artifact.abi();
             let (_, f) = abi
                 .function(&function)
@@ -427,9 +432,7 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
         }
         Request::Reveal { channel, field } => {
             let id = channel_id(node, &channel)?;
-            let contract = node
-                .contract_of(&id)
-                .ok_or_else(|| NodeError::UnknownChannel(channel.clone()))?;
+            let contract = contract(node, &id)?;
             let index = contract
                 .artifact
                 .abi()

@@ -563,34 +563,36 @@ impl Node {
         )
     }
 
-    /// The contract a channel (or an invitation) runs.
-    pub(crate) fn contract_of(&self, channel: &[u8; 32]) -> Option<Arc<LoadedContract>> {
-        let s = &self.shared;
-        if let Some(c) = s
+    /// `get` of the running channel `channel`.
+    fn entry<T>(
+        &self,
+        channel: &[u8; 32],
+        get: impl FnOnce(&ChannelEntry) -> T,
+    ) -> Result<T, NodeError> {
+        self.shared
             .channels
             .lock()
             .ok()
-            .and_then(|c| c.get(channel).map(|e| e.contract.clone()))
-        {
-            return Some(c);
-        }
-        s.invites
-            .lock()
+            .and_then(|c| c.get(channel).map(get))
+            .ok_or_else(|| NodeError::UnknownChannel(hex(channel)))
+    }
+
+    /// The contract a channel (or an invitation) runs.
+    pub(crate) fn contract_of(&self, channel: &[u8; 32]) -> Option<Arc<LoadedContract>> {
+        self.entry(channel, |e| e.contract.clone())
             .ok()
-            .and_then(|i| i.get(channel).map(|inv| inv.contract.clone()))
+            .or_else(|| {
+                self.shared
+                    .invites
+                    .lock()
+                    .ok()
+                    .and_then(|i| i.get(channel).map(|inv| inv.contract.clone()))
+            })
     }
 
     /// A channel's status.
     pub fn status(&self, channel: &[u8; 32]) -> Result<ChannelStatus, NodeError> {
-        let channels = self
-            .shared
-            .channels
-            .lock()
-            .map_err(|_| NodeError::UnknownChannel(hex(channel)))?;
-        channels
-            .get(channel)
-            .map(|c| c.status.borrow().clone())
-            .ok_or_else(|| NodeError::UnknownChannel(hex(channel)))
+        self.entry(channel, |e| e.status.borrow().clone())
     }
 
     /// Every channel's status.
@@ -630,17 +632,7 @@ impl Node {
         timeout: Duration,
         done: impl Fn(&ChannelStatus) -> bool,
     ) -> Result<ChannelStatus, NodeError> {
-        let mut rx = {
-            let channels = self
-                .shared
-                .channels
-                .lock()
-                .map_err(|_| NodeError::UnknownChannel(hex(channel)))?;
-            channels
-                .get(channel)
-                .map(|c| c.status.clone())
-                .ok_or_else(|| NodeError::UnknownChannel(hex(channel)))?
-        };
+        let mut rx = self.entry(channel, |e| e.status.clone())?;
         let waited = tokio::time::timeout(timeout, async {
             rx.wait_for(|s| done(s)).await.map(|s| s.clone())
         })
@@ -675,24 +667,9 @@ impl Node {
         .await
     }
 
-    /// Closes `channel` cooperatively.
-    pub async fn close(&self, channel: &[u8; 32]) -> Result<(), NodeError> {
-        self.op(channel, Op::Close).await
-    }
-
     /// Sends a request to a channel's task and waits for its answer.
     pub(crate) async fn op(&self, channel: &[u8; 32], op: Op) -> Result<(), NodeError> {
-        let tx = {
-            let channels = self
-                .shared
-                .channels
-                .lock()
-                .map_err(|_| NodeError::UnknownChannel(hex(channel)))?;
-            channels
-                .get(channel)
-                .map(|c| c.tx.clone())
-                .ok_or_else(|| NodeError::UnknownChannel(hex(channel)))?
-        };
+        let tx = self.entry(channel, |e| e.tx.clone())?;
         let (reply, rx) = oneshot::channel();
         tx.send(Input::Op { op, reply })
             .await

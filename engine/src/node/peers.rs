@@ -151,13 +151,6 @@ impl Peers {
             conns.remove(address);
         }
     }
-
-    /// Disconnects `address`.
-    pub fn disconnect(&self, address: &Address) {
-        if let Ok(mut conns) = self.conns.lock() {
-            conns.remove(address);
-        }
-    }
 }
 
 /// What a connection's reader hands the node.
