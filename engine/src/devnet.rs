@@ -488,7 +488,8 @@ impl TwoNodes {
             .block_on(async {
                 let mut targets = Vec::new();
                 for id in ids {
-                    targets.push(payments(&self.a.status(id)?) + count);
+                    let s = self.a.status(id)?;
+                    targets.push((payments(&s) + count, s.failures));
                 }
                 let started = std::time::Instant::now();
                 for id in ids {
@@ -498,10 +499,21 @@ impl TwoNodes {
                             .await?;
                     }
                 }
-                for (id, target) in ids.iter().zip(targets) {
-                    self.a
-                        .wait_for(id, PAIR_WAIT, |s| s.idle && payments(s) >= target)
+                for (id, (target, failures)) in ids.iter().zip(targets) {
+                    // A call that failed never lands: stop at the failure.
+                    let s = self
+                        .a
+                        .wait_for(id, PAIR_WAIT, |s| {
+                            s.idle && (payments(s) >= target || s.failures > failures)
+                        })
                         .await?;
+                    if payments(&s) < target {
+                        return Err(crate::node::NodeError::Request(format!(
+                            "{} of the payments failed: {}",
+                            target - payments(&s),
+                            s.last_failure.unwrap_or_default()
+                        )));
+                    }
                 }
                 Ok::<_, crate::node::NodeError>(started.elapsed())
             })

@@ -40,6 +40,62 @@ pub(crate) struct LoadedContract {
     pub(crate) sandbox: Arc<Sandbox>,
     pub(crate) module: LoadedModule,
     pub(crate) artifact: Artifact,
+    /// The node's one gate into the sandbox (see [`Gate`]).
+    pub(crate) gate: Arc<Gate>,
+}
+
+/// How many channels may run the machine at once. The sandbox's pool holds
+/// `max_concurrent_calls` instances and refuses one more (the call fails,
+/// and a queued call is lost); a channel task runs its machine in
+/// `block_in_place`, so more channels than worker threads can be inside it
+/// at once. The gate keeps them under the pool's size: half of it, as an
+/// owner's call runs its witness part and its public part.
+pub(crate) struct Gate {
+    free: Mutex<u32>,
+    freed: std::sync::Condvar,
+}
+
+impl Gate {
+    /// A gate for a sandbox that holds `instances` at once.
+    pub(crate) fn new(instances: u32) -> Self {
+        Gate {
+            free: Mutex::new((instances / 2).max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Runs `f` once a place is free, off the runtime's workers.
+    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        blocking(|| {
+            let mut free = self
+                .free
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            while *free == 0 {
+                free = self
+                    .freed
+                    .wait(free)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            *free -= 1;
+            drop(free);
+            // Given back however `f` ends (a panic included).
+            struct Release<'a>(&'a Gate);
+            impl Drop for Release<'_> {
+                fn drop(&mut self) {
+                    let mut free = self
+                        .0
+                        .free
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    *free += 1;
+                    self.0.freed.notify_one();
+                }
+            }
+            let _release = Release(self);
+            f()
+        })
+    }
 }
 
 impl LoadedContract {
@@ -262,7 +318,7 @@ impl ChannelTask {
         };
         let cx = contract.cx();
         let rng = &mut self.rng;
-        let result = blocking(|| match op {
+        let result = contract.gate.run(|| match op {
             Op::Call { function, args } => party.call(cx, &function, args, now, rng),
             Op::Reveal { field } => party.reveal(field),
             Op::Close => party.close(cx, now, rng),
@@ -307,7 +363,7 @@ impl ChannelTask {
             return false;
         };
         let rng = &mut self.rng;
-        let result = blocking(|| f(party, contract.cx(), now, rng));
+        let result = contract.gate.run(|| f(party, contract.cx(), now, rng));
         match result {
             Ok(out) => self.apply(out).await,
             Err(e) => {

@@ -189,6 +189,7 @@ pub struct Shared {
     peers: Arc<Peers>,
     events: Arc<EventLog>,
     sandbox: Arc<Sandbox>,
+    gate: Arc<channel::Gate>,
     contracts: Mutex<HashMap<[u8; 32], Arc<LoadedContract>>>,
     channels: Mutex<HashMap<[u8; 32], ChannelEntry>>,
     invites: Mutex<HashMap<[u8; 32], Invite>>,
@@ -359,6 +360,7 @@ impl Node {
             chain,
             peers: Arc::new(Peers::default()),
             events: Arc::new(EventLog::default()),
+            gate: Arc::new(channel::Gate::new(sandbox.config().max_concurrent_calls)),
             sandbox,
             contracts: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
@@ -475,7 +477,7 @@ impl Node {
             chain_id: chain.chain_id,
         };
         let id = params.channel_id();
-        let (party, out) = channel::blocking(|| {
+        let (party, out) = contract.gate.run(|| {
             Party::open(
                 contract.cx(),
                 s.key.duplicate(),
@@ -701,6 +703,7 @@ impl Shared {
             write_atomic(&path, artifact.bytes())?;
         }
         let contract = Arc::new(LoadedContract {
+            gate: self.gate.clone(),
             sandbox: self.sandbox.clone(),
             module: loaded,
             artifact,
@@ -826,7 +829,7 @@ impl Shared {
             .ok()
             .and_then(|mut i| i.remove(&channel))
             .ok_or_else(|| NodeError::UnknownChannel(hex(&channel)))?;
-        let opened = channel::blocking(|| {
+        let opened = invite.contract.gate.run(|| {
             Party::open(
                 invite.contract.cx(),
                 self.key.duplicate(),
