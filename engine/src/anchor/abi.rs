@@ -153,6 +153,23 @@ pub(super) fn encode_call(params: &ChannelParams, call: &AnchorCall) -> (Vec<u8>
     }
 }
 
+/// The adjudicator function a calldata selector names (`deposit`,
+/// `conclude`, `register`, `finalize`, `withdraw`, or the views
+/// `channelId` and `stateDigest`), for reports of what a chain mined.
+pub(super) fn function_name(selector: [u8; 4]) -> Option<&'static str> {
+    use IAdjudicator::*;
+    Some(match selector {
+        s if s == depositCall::SELECTOR => "deposit",
+        s if s == concludeCall::SELECTOR => "conclude",
+        s if s == registerCall::SELECTOR => "register",
+        s if s == finalizeCall::SELECTOR => "finalize",
+        s if s == withdrawCall::SELECTOR => "withdraw",
+        s if s == channelIdCall::SELECTOR => "channelId",
+        s if s == stateDigestCall::SELECTOR => "stateDigest",
+        _ => return None,
+    })
+}
+
 /// The [`AnchorError`] a revert's data names: the adjudicator's custom
 /// errors map one to one onto the protocol's reasons; the bindings'
 /// (wrong adjudicator, chain or asset), an overflowing deposit and a
