@@ -38,7 +38,7 @@ pub enum DevnetError {
     #[error("anvil did not start: {0}")]
     Start(String),
     /// A request failed or was refused.
-    #[error("anvil: {0}")]
+    #[error("JSON-RPC: {0}")]
     Request(String),
 }
 
@@ -121,39 +121,7 @@ impl Anvil {
         method: &str,
         params: serde_json::Value,
     ) -> Result<serde_json::Value, DevnetError> {
-        let fail = |m: String| DevnetError::Request(format!("{method}: {m}"));
-        let mut stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
-            .map_err(|e| fail(e.to_string()))?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(|e| fail(e.to_string()))?;
-        let body =
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-                .to_string();
-        write!(
-            stream,
-            "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .map_err(|e| fail(e.to_string()))?;
-        let (_, body) = answer
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| fail("no HTTP body".into()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| fail(e.to_string()))?;
-        if let Some(e) = json.get("error") {
-            return Err(fail(e.to_string()));
-        }
-        Ok(json
-            .get("result")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null))
+        request(self.addr, method, params)
     }
 
     /// Sets `who`'s balance (`anvil_setBalance`).
@@ -164,6 +132,56 @@ impl Anvil {
         )
         .map(drop)
     }
+}
+
+/// One JSON-RPC request to the node at `addr` over a bare HTTP/1.1
+/// connection (anvil, or a served embedded chain); its `result`, or its
+/// error as [`DevnetError::Request`].
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, DevnetError> {
+    let json = exchange(addr, method, params)?;
+    if let Some(e) = json.get("error") {
+        return Err(DevnetError::Request(format!("{method}: {e}")));
+    }
+    Ok(json
+        .get("result")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null))
+}
+
+/// One JSON-RPC request to the node at `addr`; the whole answer object
+/// (`result` or `error`), for tests of refusals.
+pub fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, DevnetError> {
+    let fail = |m: String| DevnetError::Request(format!("{method}: {m}"));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| fail(e.to_string()))?;
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| fail(e.to_string()))?;
+    let (_, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| fail("no HTTP body".into()))?;
+    serde_json::from_str(body).map_err(|e| fail(e.to_string()))
 }
 
 impl Drop for Anvil {

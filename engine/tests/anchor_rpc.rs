@@ -1,9 +1,14 @@
-//! The JSON-RPC anchor chain ([`RpcChain`]) on a local anvil node.
+//! The JSON-RPC anchor chain ([`RpcChain`]) on two nodes: a local anvil,
+//! and the embedded chain served over JSON-RPC ([`ServedChain`]). Each
+//! test body takes a [`Node`] and runs once on each (`..._on_anvil`,
+//! `..._on_served_chain`), so the served chain is held to what anvil does.
 //!
-//! Each test starts its own anvil from `tools/evm/` (installed by
+//! Each anvil test starts its own anvil from `tools/evm/` (installed by
 //! `npm ci --prefix tools/evm`; a missing binary fails the test and says
 //! so) on 127.0.0.1 and a free port, and stops it by its PID when the test
-//! ends, also on a panic. The sender is anvil's first development account.
+//! ends, also on a panic; each served-chain test serves a fresh in-memory
+//! embedded chain on a free port. The sender is anvil's first development
+//! account (the embedded chain's development sender too).
 //!
 //! Set `SOTTO_TEST_SEED` to replay the randomised differential test; the
 //! seed is printed. Run with `--nocapture` to see each operation's wall
@@ -18,6 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _, SeedableRng as _};
 use sotto_engine::anchor::{
     Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, Receipt, RpcChain, RpcOptions,
+    ServedChain,
 };
 use sotto_engine::devnet::{self, Anvil};
 use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
@@ -48,9 +54,63 @@ fn start_anvil() -> Anvil {
     .unwrap()
 }
 
-/// A chain on `anvil` with a freshly deployed adjudicator.
-fn chain_on(anvil: &Anvil) -> RpcChain {
-    RpcChain::connect(&anvil.url, dev_key(), 0, None).unwrap()
+/// The node an [`RpcChain`] test runs on.
+enum Node {
+    /// Anvil, from `tools/evm/`.
+    Anvil(Anvil),
+    /// A fresh in-memory embedded chain, served on a free port.
+    Served(ServedChain),
+}
+
+impl Node {
+    fn anvil() -> Node {
+        Node::Anvil(start_anvil())
+    }
+
+    fn served() -> Node {
+        let chain = EmbeddedChain::new(31337).unwrap();
+        Node::Served(ServedChain::on_free_port(chain).unwrap())
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Node::Anvil(anvil) => &anvil.url,
+            Node::Served(served) => served.url(),
+        }
+    }
+
+    /// A raw JSON-RPC request's result.
+    fn request(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let addr = match self {
+            Node::Anvil(anvil) => anvil.addr,
+            Node::Served(served) => served.addr(),
+        };
+        devnet::request(addr, method, params).unwrap()
+    }
+
+    fn set_balance(&self, who: Address, wei: u128) {
+        match self {
+            Node::Anvil(anvil) => anvil.set_balance(who, wei).unwrap(),
+            // The host's in-process faucet, not the RPC method (which
+            // tests/serve.rs covers).
+            Node::Served(served) => served.set_balance(who, wei).unwrap(),
+        }
+    }
+
+    /// The adjudicator to connect to: a fresh one deployed on anvil (the
+    /// development sender's first contract), the built-in one on the
+    /// served chain (the same address).
+    fn adjudicator(&self) -> Option<Address> {
+        match self {
+            Node::Anvil(_) => None,
+            Node::Served(served) => Some(served.adjudicator()),
+        }
+    }
+}
+
+/// A chain on `node` with its adjudicator.
+fn chain_on(node: &Node) -> RpcChain {
+    RpcChain::connect(node.url(), dev_key(), 0, node.adjudicator()).unwrap()
 }
 
 /// A two-party channel on `chain` between `keys`.
@@ -84,7 +144,7 @@ fn signed(keys: &[SigningKey], state: &State) -> Vec<Signature> {
 /// (accepted calls only: a refused one is an estimate, not a transaction).
 struct Timed<'a> {
     chain: RpcChain,
-    anvil: &'a Anvil,
+    node: &'a Node,
     times: Vec<(&'static str, Duration)>,
 }
 
@@ -153,7 +213,7 @@ impl Anchor for Timed<'_> {
 impl DevChain for Timed<'_> {
     fn fund(&mut self, who: Address, wei: u64) {
         let balance = self.chain.balance(who).unwrap() + u128::from(wei);
-        self.anvil.set_balance(who, balance).unwrap();
+        self.node.set_balance(who, balance);
     }
 
     fn balance(&mut self, who: Address) -> u128 {
@@ -208,50 +268,89 @@ impl DevChain for Embedded {
     }
 }
 
-/// The shared lifecycle (tests/anchor/lifecycle.rs) on anvil, each call's
-/// wall time printed (`--nocapture`).
-#[test]
-fn lifecycle_on_anvil() {
-    let anvil = start_anvil();
+/// The shared lifecycle (tests/anchor/lifecycle.rs) on `node`, each
+/// call's wall time printed (`--nocapture`).
+fn lifecycle_on(node: &Node) {
     let started = Instant::now();
-    let chain = chain_on(&anvil);
-    println!("connect + deploy: {:?}", started.elapsed());
+    let chain = chain_on(node);
+    println!("connect (+ deploy): {:?}", started.elapsed());
     let mut timed = Timed {
         chain,
-        anvil: &anvil,
+        node,
         times: Vec::new(),
     };
     lifecycle::lifecycle(&mut timed);
     timed.report();
 }
 
-/// One of each call costs on anvil exactly the gas it costs on the
-/// embedded chain: the same bytecode, rules, addresses and calldata.
 #[test]
-fn gas_on_anvil_is_the_embedded_chains() {
-    let anvil = start_anvil();
+fn lifecycle_on_anvil() {
+    lifecycle_on(&Node::anvil());
+}
+
+#[test]
+fn lifecycle_on_served_chain() {
+    let node = Node::served();
+    let Node::Served(served) = &node else {
+        unreachable!("Node::served serves")
+    };
+    let sender = dev_key().address();
+    let (before, known) = (served.balance(sender), served.transactions().len());
+    lifecycle_on(&node);
+    // The host saw every transaction the lifecycle sent, with receipts:
+    // all succeeded (refused calls were never sent), each names its
+    // adjudicator function.
+    let sent = served.transactions_from(known);
+    assert!(sent.len() >= 20, "{} transactions", sent.len());
+    for tx in &sent {
+        assert_eq!(tx.from, sender);
+        assert_eq!(tx.to, Some(served.adjudicator()));
+        assert!(tx.success && tx.gas_used > 21_000, "{tx:?}");
+        assert_eq!(tx.tx_type, 2);
+        assert!(tx.function().is_some(), "{tx:?}");
+        assert_eq!(tx.effective_gas_price, 1);
+    }
+    // Balances add up to the wei: the sender paid each receipt's fee and
+    // each deposit's value; the fees went to the block's beneficiary.
+    let fees: u128 = sent.iter().map(|t| t.fee()).sum();
+    let values: u128 = sent.iter().map(|t| u128::try_from(t.value).unwrap()).sum();
+    assert_eq!(before - served.balance(sender), fees + values);
+    assert_eq!(served.balance(Address([0; 20])), fees);
+}
+
+/// One of each call costs on `node` exactly the gas it costs on the
+/// embedded chain: the same bytecode, rules, addresses and calldata.
+fn gas_is_the_embedded_chains(node: &Node) {
     let mut rpc = Timed {
-        chain: chain_on(&anvil),
-        anvil: &anvil,
+        chain: chain_on(node),
+        node,
         times: Vec::new(),
     };
     let mut embedded = Embedded(EmbeddedChain::new(rpc.chain_id()).unwrap());
     assert_eq!(embedded.adjudicator(), rpc.adjudicator());
     for (nonce, version) in [(1, 1), (11, 10_000)] {
-        let on_anvil = lifecycle::gas_profile(&mut rpc, nonce, version);
+        let on_node = lifecycle::gas_profile(&mut rpc, nonce, version);
         let embedded = lifecycle::gas_profile(&mut embedded, nonce, version);
-        for ((what, a), (_, e)) in on_anvil.rows().iter().zip(embedded.rows()) {
-            println!("{what:>20}: anvil {} gas, embedded {} gas", a.gas, e.gas);
+        for ((what, a), (_, e)) in on_node.rows().iter().zip(embedded.rows()) {
+            println!("{what:>20}: node {} gas, embedded {} gas", a.gas, e.gas);
         }
-        assert_eq!(on_anvil, embedded, "version {version}");
+        assert_eq!(on_node, embedded, "version {version}");
     }
 }
 
 #[test]
-fn confirmations_hide_events_until_blocks_are_mined() {
-    let anvil = start_anvil();
-    let mut head = chain_on(&anvil);
-    let mut deep = RpcChain::connect(&anvil.url, dev_key(), 2, Some(head.adjudicator())).unwrap();
+fn gas_on_anvil_is_the_embedded_chains() {
+    gas_is_the_embedded_chains(&Node::anvil());
+}
+
+#[test]
+fn gas_on_the_served_chain_is_the_embedded_chains() {
+    gas_is_the_embedded_chains(&Node::served());
+}
+
+fn confirmations_hide_events_until_blocks_are_mined(node: &Node) {
+    let mut head = chain_on(node);
+    let mut deep = RpcChain::connect(node.url(), dev_key(), 2, Some(head.adjudicator())).unwrap();
     let keys = [SigningKey::generate(), SigningKey::generate()];
     let p = params(&head, &keys, 1);
     let id = p.channel_id();
@@ -273,19 +372,28 @@ fn confirmations_hide_events_until_blocks_are_mined() {
     assert_eq!(deep.events(&id, 0).unwrap(), (deposited.clone(), 1));
     assert_eq!(deep.events(&id, 1).unwrap(), (vec![], 1));
     // An address without the adjudicator's code is refused.
-    let nowhere = RpcChain::connect(&anvil.url, dev_key(), 0, Some(head.sender()));
+    let nowhere = RpcChain::connect(node.url(), dev_key(), 0, Some(head.sender()));
     assert!(
         matches!(&nowhere, Err(AnchorError::Backend(m)) if m.contains("does not hold")),
         "{nowhere:?}"
     );
 }
 
-/// A refused call is only an estimate: nothing is sent, no gas is paid,
-/// no block is mined. (The shared lifecycle checks every error.)
 #[test]
-fn a_refused_call_sends_nothing() {
-    let anvil = start_anvil();
-    let mut chain = chain_on(&anvil);
+fn confirmations_hide_events_until_blocks_are_mined_on_anvil() {
+    confirmations_hide_events_until_blocks_are_mined(&Node::anvil());
+}
+
+#[test]
+fn confirmations_hide_events_until_blocks_are_mined_on_served_chain() {
+    confirmations_hide_events_until_blocks_are_mined(&Node::served());
+}
+
+/// A refused call is only an estimate: nothing is sent, no gas is paid,
+/// no block is mined; its revert is decoded into the adjudicator's error.
+/// (The shared lifecycle checks every error.)
+fn a_refused_call_sends_nothing(node: &Node) {
+    let mut chain = chain_on(node);
     let keys = [SigningKey::generate(), SigningKey::generate()];
     let p = params(&chain, &keys, 1);
     chain
@@ -297,11 +405,7 @@ fn a_refused_call_sends_nothing() {
             },
         )
         .unwrap();
-    let block = || {
-        anvil
-            .request("eth_blockNumber", serde_json::json!([]))
-            .unwrap()
-    };
+    let block = || node.request("eth_blockNumber", serde_json::json!([]));
     let (balance, head) = (chain.balance(chain.sender()).unwrap(), block());
     let s = state(&p, 1, &[10, 0], true);
     let mut forged = signed(&keys, &s);
@@ -321,6 +425,14 @@ fn a_refused_call_sends_nothing() {
             &p,
             AnchorCall::Withdraw { party: 1 },
             AnchorError::NothingToWithdraw(1),
+        ),
+        (
+            &p,
+            AnchorCall::Register {
+                state: state(&p, 2, &[10, 1], false),
+                signatures: signed(&keys, &state(&p, 2, &[10, 1], false)),
+            },
+            AnchorError::BadAllocation,
         ),
         (
             &wrong_chain,
@@ -343,9 +455,18 @@ fn a_refused_call_sends_nothing() {
 }
 
 #[test]
-fn the_contract_computes_the_rust_encodings() {
-    let anvil = start_anvil();
-    let chain = chain_on(&anvil);
+fn a_refused_call_sends_nothing_on_anvil() {
+    a_refused_call_sends_nothing(&Node::anvil());
+}
+
+#[test]
+fn a_refused_call_sends_nothing_on_served_chain() {
+    a_refused_call_sends_nothing(&Node::served());
+}
+
+/// `eth_call`s of the adjudicator's pure functions agree with Rust.
+fn the_contract_computes_the_rust_encodings(node: &Node) {
+    let chain = chain_on(node);
     let mut rng = StdRng::seed_from_u64(sotto_circuits::fuzzing::harness::seed());
     let bytes = |rng: &mut StdRng| {
         let mut b = [0u8; 32];
@@ -383,6 +504,16 @@ fn the_contract_computes_the_rust_encodings() {
             "{state:?}"
         );
     }
+}
+
+#[test]
+fn the_contract_computes_the_rust_encodings_on_anvil() {
+    the_contract_computes_the_rust_encodings(&Node::anvil());
+}
+
+#[test]
+fn the_contract_computes_the_rust_encodings_on_served_chain() {
+    the_contract_computes_the_rust_encodings(&Node::served());
 }
 
 #[test]

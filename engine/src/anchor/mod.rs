@@ -10,20 +10,29 @@
 //!   signatures with the same `ecrecover` rules as the contract
 //!   (`state::recover`), so a protocol test cannot pass with states the
 //!   adjudicator would refuse.
-//! - The Solidity adjudicator on an embedded EVM and over JSON-RPC: the
-//!   anchor-chain issue, behind this same trait.
+//! - [`EmbeddedChain`]: the Solidity adjudicator's bytecode on an
+//!   in-process EVM (revm), with blocks, a clock and optional persistence.
+//! - [`RpcChain`]: the adjudicator on any EVM node over JSON-RPC (alloy).
+//! - [`ServedChain`] is no backend but a server: an [`EmbeddedChain`]
+//!   served over Ethereum JSON-RPC on loopback, so that several processes
+//!   share it through [`RpcChain`] (what `sotto chain serve` runs).
 
 mod abi;
 mod embedded;
 mod rpc;
+mod serve;
 mod test_chain;
 
 use thiserror::Error;
 
 use crate::state::{Address, ChannelParams, Signature, State};
 
-pub use embedded::{EmbeddedChain, EmbeddedError};
+pub use embedded::{EmbeddedChain, EmbeddedError, MinedLog, MinedTransaction};
 pub use rpc::{RpcChain, RpcOptions};
+pub use serve::{
+    HEADER_TIMEOUT, MAX_BATCH, MAX_BODY, MAX_CONNECTIONS, MAX_LOGS, ServeError, ServedChain,
+    fuzz_request,
+};
 pub use test_chain::TestChain;
 
 /// What a party asks of the chain.
