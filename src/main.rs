@@ -14,6 +14,7 @@
 mod artifact;
 mod author;
 mod bench;
+mod chain_cli;
 mod node_cli;
 mod run;
 
@@ -49,6 +50,8 @@ enum Command {
     Node(node_cli::NodeArgs),
     /// Open, use and close channels on a running node.
     Channel(node_cli::ChannelArgs),
+    /// Serve a development chain that several nodes share (no anvil needed).
+    Chain(chain_cli::ChainArgs),
 }
 
 /// A mistake in the command line's own arguments (not in a file it names):
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Node(args) => node_cli::run_node(args),
         Command::Channel(args) => node_cli::run_channel(args),
+        Command::Chain(args) => chain_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
