@@ -723,3 +723,92 @@ fn a_change_that_cannot_be_kept_is_refused() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A chain file of format 1 (written before blocks and transactions were
+/// recorded; a golden file) still loads: its state and channel events as
+/// they were, its history unrecorded. It carries on, is written back as
+/// format 2, and a format-2 file whose records do not hang together is
+/// refused.
+#[test]
+fn a_chain_file_of_format_1_still_loads_and_format_2_records_are_checked() {
+    let dir = scratch("format-1");
+    let path = dir.join("chain.json");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/anchor/chain-v1.json"),
+        &path,
+    )
+    .unwrap();
+    let mut chain = EmbeddedChain::open(&path, CHAIN_ID).unwrap();
+    assert_eq!(chain.block_number(), 4);
+    assert_eq!(chain.now(), EmbeddedChain::GENESIS_TIMESTAMP + 10);
+    assert!(chain.transactions().is_empty());
+    let p = ChannelParams {
+        participants: vec![Address([0x11; 20]), Address([0x22; 20])],
+        nonce: 1,
+        challenge_period: 60,
+        contract_id: [0xc0; 32],
+        asset: Address([0; 20]),
+        adjudicator: chain.adjudicator(),
+        chain_id: CHAIN_ID,
+    };
+    let deposited = [
+        ChainEvent::Deposited { party: 0, total: 5 },
+        ChainEvent::Deposited { party: 1, total: 3 },
+    ];
+    assert_eq!(chain.events(&p.channel_id(), 0).unwrap().0, deposited);
+    chain
+        .submit(
+            &p,
+            &AnchorCall::Deposit {
+                party: 0,
+                amount: 1,
+            },
+        )
+        .unwrap();
+    let mined = chain.transactions().to_vec();
+    assert_eq!(mined.len(), 1);
+    assert_eq!(mined[0].block_number, 5);
+    assert_eq!(mined[0].function(), Some("deposit"));
+    assert_eq!(
+        mined[0].calldata_bytes(),
+        EmbeddedChain::calldata(
+            &p,
+            &AnchorCall::Deposit {
+                party: 0,
+                amount: 1
+            }
+        )
+        .len() as u64
+    );
+    drop(chain);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"format\": \"sotto-embedded-chain/2\""));
+    let mut chain = EmbeddedChain::open(&path, CHAIN_ID).unwrap();
+    assert_eq!(chain.transactions(), mined);
+    assert_eq!(chain.events(&p.channel_id(), 0).unwrap().0.len(), 3);
+    drop(chain);
+
+    // A receipt's gas that is not its block's: refused, by name.
+    let at = text.rfind("\"gasUsed\": ").unwrap() + "\"gasUsed\": ".len();
+    let end = at + text[at..].find(|c: char| !c.is_ascii_digit()).unwrap();
+    let gas: u64 = text[at..end].parse().unwrap();
+    let tampered = format!("{}{}{}", &text[..at], gas + 1, &text[end..]);
+    std::fs::write(&path, tampered).unwrap();
+    let refused = EmbeddedChain::open(&path, CHAIN_ID);
+    assert!(
+        matches!(&refused, Err(EmbeddedError::Snapshot { what, .. }) if what.contains("does not match")),
+        "{refused:?}"
+    );
+    // Format 1 with format 2's records.
+    std::fs::write(
+        &path,
+        text.replace("sotto-embedded-chain/2", "sotto-embedded-chain/1"),
+    )
+    .unwrap();
+    let refused = EmbeddedChain::open(&path, CHAIN_ID);
+    assert!(
+        matches!(&refused, Err(EmbeddedError::Snapshot { what, .. }) if what.contains("another format")),
+        "{refused:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
