@@ -1,7 +1,8 @@
 //! `sotto chain serve`: the binary serves the embedded chain on a free
 //! loopback port, prints where as JSON, answers JSON-RPC (raw and through
-//! `RpcChain`), and stops cleanly on SIGTERM; a port in use, a bad state
-//! file and a non-loopback address are one-line errors.
+//! `RpcChain`), and stops cleanly on SIGTERM; two `sotto node` processes
+//! run a channel on it; a port in use, a bad state file and a non-loopback
+//! address are one-line errors.
 #![allow(clippy::unwrap_used, reason = "test code fails loudly")]
 
 use std::io::{BufRead as _, BufReader};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sotto_engine::anchor::RpcChain;
-use sotto_engine::devnet;
+use sotto_engine::devnet::{self, NodeProcess};
 
 fn sotto() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sotto"))
@@ -207,4 +208,93 @@ fn a_bad_state_file_and_a_public_address_are_one_line_errors() {
         .unwrap();
     one_line_error(&output, 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The payment contract's module, hex.
+fn payment_module() -> String {
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/examples/payment.sotto"),
+    )
+    .unwrap();
+    let built = sotto_contracts::compile(&source).unwrap();
+    built
+        .artifact
+        .bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What the README promises: two nodes, three processes, nothing
+/// installed. A channel opens, pays and closes on the served chain, and
+/// the chain's logs show it.
+#[test]
+fn two_nodes_run_a_channel_on_a_served_chain() {
+    let serving = Serving::start(&[]);
+    let addr = serving.addr();
+    let url = serving.info["url"].as_str().unwrap();
+    let adjudicator = serving.info["adjudicator"].as_str().unwrap();
+    let dirs = [scratch("node-a"), scratch("node-b")];
+    let node = |dir: &PathBuf, extra: &[&str]| {
+        let node = NodeProcess::start(
+            std::path::Path::new(env!("CARGO_BIN_EXE_sotto")),
+            &dir.join("node"),
+            "127.0.0.1:0",
+            url,
+            adjudicator,
+            extra,
+            false,
+        )
+        .unwrap();
+        let who = node.address().unwrap().to_string();
+        devnet::request(
+            addr,
+            "anvil_setBalance",
+            json!([who, "0x3635c9adc5dea00000"]),
+        )
+        .unwrap();
+        node
+    };
+    let a = node(&dirs[0], &["--poll-ms", "50"]);
+    let b = node(&dirs[1], &["--poll-ms", "50", "--auto-accept"]);
+    let ask = |n: &NodeProcess, request: Value| {
+        n.ask(&request).unwrap_or_else(|e| panic!("{request}: {e}"))
+    };
+    ask(&a, json!({ "op": "connect", "peer": b.node() }));
+    let opened = ask(
+        &a,
+        json!({
+            "op": "open", "peers": [b.node()], "module": payment_module(),
+            "deposits": [1000, 1000], "wait": true, "timeout_ms": 120_000,
+        }),
+    );
+    let channel = opened["channel"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        ask(
+            &a,
+            json!({ "op": "call", "channel": channel, "function": "pay_bob", "args": { "amount": 5 }, "wait": true }),
+        );
+    }
+    let closed = ask(
+        &a,
+        json!({ "op": "close", "channel": channel, "wait": true, "timeout_ms": 120_000 }),
+    );
+    assert_eq!(closed["concluded"], json!([985, 1015]), "{closed}");
+    let seen = ask(
+        &b,
+        json!({ "op": "wait", "channel": channel, "phase": "closed", "timeout_ms": 60_000 }),
+    );
+    assert_eq!(seen["concluded"], closed["concluded"]);
+    // The chain saw two deposits, the conclusion and two payouts.
+    let logs = devnet::request(
+        addr,
+        "eth_getLogs",
+        json!([{ "address": adjudicator, "fromBlock": "0x0", "toBlock": "latest" }]),
+    )
+    .unwrap();
+    assert_eq!(logs.as_array().unwrap().len(), 5, "{logs}");
+    drop((a, b));
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
