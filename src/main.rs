@@ -67,6 +67,20 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// A closed pipe on stdout (`sotto run … | head`) ends the process
+/// quietly, as it does every Unix tool, rather than in a panic of
+/// `println!`. Not for the node, whose sockets must not end it.
+#[allow(
+    unsafe_code,
+    reason = "restoring SIGPIPE's default disposition has no memory-safety precondition"
+)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: `signal` with SIG_DFL only changes the disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// A [`Usage`] error with a formatted message, as an [`anyhow::Error`].
 macro_rules! usage {
     ($($arg:tt)*) => {
@@ -77,6 +91,9 @@ pub(crate) use usage;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Node(_)) {
+        quiet_on_closed_pipe();
+    }
     let result = match &cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Build(args) => artifact::build::run(args),

@@ -81,6 +81,11 @@ struct RunNode {
     /// How often the chain is read, in milliseconds.
     #[arg(long, default_value_t = 200)]
     poll_ms: u64,
+    /// The node's clock: `wall` (the machine's, never behind the chain's),
+    /// or `chain` (the chain's latest block time only: for a development
+    /// chain whose time moves only when told to, as `sotto run`'s does).
+    #[arg(long, default_value = "wall", value_parser = ["wall", "chain"])]
+    clock: String,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log: tracing::Level,
@@ -363,6 +368,7 @@ fn serve(run: &RunNode, dir: &NodeDir) -> Result<()> {
             ..Default::default()
         },
         poll: Duration::from_millis(run.poll_ms.max(10)),
+        chain_clock: run.clock == "chain",
         ..NodeConfig::new(data.clone())
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,8 +1,9 @@
 //! `sotto run` through the binary itself: every library contract with each
 //! of its scenarios reaches the outcome the scenario states, paid by the
-//! embedded chain, with the JSON report's fields; an outcome that differs,
-//! and every user-facing mistake on the way, exits non-zero with a one-line
-//! message.
+//! embedded chain, with the JSON report's fields, both between `sotto node`
+//! processes (the default) and in one process; the chain's footprint does
+//! not grow with the number of steps; an outcome that differs, and every
+//! user-facing mistake on the way, exits non-zero with a one-line message.
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 use std::path::{Path, PathBuf};
@@ -24,24 +25,42 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Every library scenario, in order.
+fn library_scenarios() -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(examples())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    all.sort();
+    all
+}
+
 #[test]
-fn every_library_scenario_runs_to_its_outcome() {
+fn every_library_scenario_runs_to_its_outcome_between_node_processes() {
+    every_library_scenario_runs_to_its_outcome(&[]);
+}
+
+#[test]
+fn every_library_scenario_runs_to_its_outcome_in_process() {
+    every_library_scenario_runs_to_its_outcome(&["--in-process"]);
+}
+
+fn every_library_scenario_runs_to_its_outcome(mode: &[&str]) {
     let mut runs = 0;
     let mut footprints = Vec::new();
-    for entry in std::fs::read_dir(examples()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
+    for path in library_scenarios() {
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let contract = examples().join(format!("{}.sotto", name.split('.').next().unwrap()));
-        let out = sotto(&[
+        let mut args = vec![
             "run",
             contract.to_str().unwrap(),
             "--scenario",
             path.to_str().unwrap(),
             "--json",
-        ]);
+        ];
+        args.extend(mode);
+        let out = sotto(&args);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["outcome_reached"], true, "{name}");
@@ -67,7 +86,24 @@ fn every_library_scenario_runs_to_its_outcome() {
         assert!(chain["gas"].as_u64().unwrap() > 100_000, "{name}");
         assert!(chain["calldata_bytes"].as_u64().unwrap() > 0, "{name}");
         assert!(report["steps"].as_u64().unwrap() > 0, "{name}");
-        assert!(report["proofs"]["count"].is_u64(), "{name}");
+        // Each proof was made by its proposer and checked by the others.
+        let proofs = &report["proofs"];
+        let count = proofs["count"].as_u64().unwrap() as usize;
+        for key in ["bytes", "made_us", "checked_us"] {
+            let values = proofs[key].as_array().unwrap();
+            assert_eq!(values.len(), count, "{name}: {key}");
+            assert!(
+                values.iter().all(|v| v.as_u64().unwrap() > 0),
+                "{name}: {key}"
+            );
+        }
+        // A contract whose functions prove something shows proofs.
+        if name.starts_with("negotiation") {
+            assert!(count >= 1, "{name}");
+        }
+        let wire = &report["wire"];
+        assert!(wire["messages"].as_u64().unwrap() >= 2, "{name}");
+        assert!(wire["bytes"].as_u64().unwrap() > 100, "{name}");
         // The chain sees deposits and a settlement, however many steps.
         let calls: Vec<String> = chain["calls"]
             .as_array()
@@ -78,21 +114,79 @@ fn every_library_scenario_runs_to_its_outcome() {
         footprints.push((name.clone(), report["version"].as_u64().unwrap(), calls));
         runs += 1;
     }
-    assert_eq!(runs, 14);
+    assert_eq!(runs, 16);
     // Cooperative closes: deposits then one conclude, whatever the number
-    // of off-chain versions.
+    // of off-chain versions; disputes: a registration, its refutation for
+    // a stale one, a finalization and the payouts.
     for (name, _, calls) in &footprints {
-        let settle: Vec<&String> = calls.iter().filter(|c| *c != "deposit").collect();
-        if name.ends_with(".happy.toml") {
+        let settle: Vec<&str> = calls
+            .iter()
+            .map(String::as_str)
+            .filter(|c| *c != "deposit")
+            .collect();
+        if name.ends_with(".happy.toml") || name.ends_with(".crash.toml") {
             assert_eq!(settle, ["conclude"], "{name}");
-        } else {
+        } else if name.ends_with(".stale.toml") {
             assert_eq!(
-                settle.first().map(|s| s.as_str()),
-                Some("register"),
+                settle,
+                ["register", "register", "finalize", "withdraw", "withdraw"],
                 "{name}"
             );
+        } else {
+            assert_eq!(settle.first().copied(), Some("register"), "{name}");
+            assert!(settle.contains(&"finalize"), "{name}");
         }
     }
+}
+
+/// A payment scenario of `n` payments from alice to bob.
+fn payments(dir: &Path, n: u64) -> PathBuf {
+    let mut text = String::from(
+        "name = \"many payments\"\ncontract = \"payment.sotto\"\ndeposits = { alice = 100000, bob = 100000 }\n",
+    );
+    for _ in 0..n {
+        text.push_str("[[steps]]\ncall = \"pay_bob\"\nby = \"alice\"\nargs = { amount = 3 }\n");
+    }
+    text.push_str(&format!(
+        "[outcome]\npaid = {{ alice = {}, bob = {} }}\n",
+        100_000 - 3 * n,
+        100_000 + 3 * n
+    ));
+    let path = dir.join(format!("payment.{n}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_chain_sees_the_same_footprint_after_one_step_or_forty() {
+    let dir = std::env::temp_dir().join(format!("sotto-run-footprint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seen = Vec::new();
+    for n in [1, 40] {
+        let scenario = payments(&dir, n);
+        let out = sotto(&[
+            "run",
+            "contracts/examples/payment.sotto",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(out.status.success(), "{n}: {}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["version"], n, "{n}");
+        let chain = &report["chain"];
+        seen.push((
+            chain["transactions"].as_u64().unwrap(),
+            chain["calldata_bytes"].as_u64().unwrap(),
+            chain["gas"].as_u64().unwrap(),
+        ));
+    }
+    let (one, forty) = (seen[0], seen[1]);
+    assert_eq!((one.0, one.1), (forty.0, forty.1));
+    // Gas differs only by the calldata's zero and non-zero bytes (the
+    // allocation's digits, the signatures): a few hundred at most.
+    assert!(one.2.abs_diff(forty.2) < 1_000, "{one:?} {forty:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -182,7 +276,16 @@ fn user_mistakes_get_one_line_that_says_what_to_do() {
                 "--chain".into(),
                 "http://127.0.0.1:1".into(),
             ],
-            "only `embedded`",
+            "no chain answers at http://127.0.0.1:1",
+        ),
+        (
+            vec![
+                "run".into(),
+                "contracts/examples/payment.sotto".into(),
+                "--chain".into(),
+                "mainnet".into(),
+            ],
+            "give `embedded` (the default) or the http:// URL",
         ),
     ];
     for (args, needle) in cases {

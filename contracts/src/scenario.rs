@@ -21,6 +21,9 @@
 //! wait = 3600                         # seconds pass
 //!
 //! [[steps]]
+//! crash = "seller"                    # killed and restarted: resumes from its store
+//!
+//! [[steps]]
 //! silent = "buyer"                    # the awaited party never moves again
 //!
 //! [outcome]
@@ -32,10 +35,16 @@
 //! Values are written as in every other sotto format (`crate::json`): a
 //! `u64` as an integer or a decimal string, a `bool`, a `bytes32` as `"0x"`
 //! and 64 hex digits, a party by name. A step is exactly one of a call, a
-//! `wait` or a `silent`; a call expects success unless it says
-//! `expect = { abort = "reason" }` or `expect = { overdraw = "party" }` (a
-//! transfer finds that party's balance short). After a `silent` step nothing more
-//! happens: the chain pays the latest signed allocation.
+//! `wait`, a `crash`, a `silent` or a `stale`; a call expects success
+//! unless it says `expect = { abort = "reason" }` or
+//! `expect = { overdraw = "party" }` (a transfer finds that party's balance
+//! short). A `crash` kills the party's node and restarts it: the agreement
+//! goes on from what its store kept. After a `silent` step nothing more
+//! happens: the chain pays the latest signed allocation. `stale = "party"`
+//! (with `version = N`, default 0) has that party register the old fully
+//! signed state of version N on chain and go silent; the others refute
+//! with the latest, and the chain pays that. Nothing follows a `silent` or
+//! a `stale`.
 //!
 //! [`Scenario::parse`] reads the text (typed errors with the TOML's own
 //! location); [`Scenario::resolve`] checks it against a contract's ABI and
@@ -87,6 +96,13 @@ pub struct Step {
     pub wait: Option<u64>,
     /// A party that stays silent from here on.
     pub silent: Option<String>,
+    /// A party whose node is killed and restarted.
+    pub crash: Option<String>,
+    /// A party that registers an old state on chain, then stays silent.
+    pub stale: Option<String>,
+    /// With `stale`: the old state's version (default 0, the opening
+    /// state).
+    pub version: Option<u64>,
 }
 
 /// What a call must do instead of succeeding: exactly one of the two.
@@ -163,6 +179,16 @@ pub enum ResolvedStep {
     Wait(u64),
     /// The party stays silent: the chain pays the latest signed allocation.
     Silent(u32),
+    /// The party's node is killed and restarted.
+    Crash(u32),
+    /// The party registers the old fully signed state of this version and
+    /// stays silent; the others refute it.
+    Stale {
+        /// The cheating party.
+        party: u32,
+        /// The old state's version.
+        version: u64,
+    },
 }
 
 /// Why a scenario cannot be played against a contract.
@@ -190,7 +216,7 @@ pub enum ScenarioError {
         /// What was expected and found.
         reason: String,
     },
-    /// A step that is not exactly one of call, wait, silent; or a call
+    /// A step that is not exactly one of call, wait, crash, silent, stale; or a call
     /// without `by`, or by someone other than the function's caller.
     #[error("step {step}: {reason}")]
     Step {
@@ -264,6 +290,24 @@ impl Scenario {
         for (k, s) in self.steps.iter().enumerate() {
             let step = k + 1;
             let bad = |reason: String| ScenarioError::Step { step, reason };
+            let kinds = [
+                s.call.is_some(),
+                s.wait.is_some(),
+                s.silent.is_some(),
+                s.crash.is_some(),
+                s.stale.is_some(),
+            ];
+            if kinds.iter().filter(|k| **k).count() != 1 {
+                return Err(bad(
+                    "a step is exactly one of `call` (with `by`, `args`, `expect`), `wait`, `crash`, `silent` or `stale` (with `version`)"
+                        .into(),
+                ));
+            }
+            if s.version.is_some() && s.stale.is_none() {
+                return Err(bad("`version` goes with `stale` only".into()));
+            }
+            let bare = s.by.is_none() && s.args.is_empty() && s.expect.is_none();
+            let place = format!("step {step}");
             steps.push(match (&s.call, s.wait, &s.silent) {
                 (Some(call), None, None) => {
                     let Some((function, f)) = abi.function(call) else {
@@ -322,28 +366,31 @@ impl Scenario {
                         expect,
                     }
                 }
-                (None, Some(seconds), None) if s.by.is_none() && s.args.is_empty() => {
-                    ResolvedStep::Wait(seconds)
-                }
-                (None, None, Some(p)) if s.by.is_none() && s.args.is_empty() => {
-                    ResolvedStep::Silent(party(&format!("step {step}"), p)?)
-                }
+                (None, Some(seconds), None) if bare => ResolvedStep::Wait(seconds),
+                (None, None, Some(p)) if bare => ResolvedStep::Silent(party(&place, p)?),
+                (None, None, None) if bare => match (&s.crash, &s.stale) {
+                    (Some(p), None) => ResolvedStep::Crash(party(&place, p)?),
+                    (None, Some(p)) => ResolvedStep::Stale {
+                        party: party(&place, p)?,
+                        version: s.version.unwrap_or(0),
+                    },
+                    _ => return Err(bad("a step is exactly one kind".into())),
+                },
                 _ => {
                     return Err(bad(
-                        "a step is exactly one of `call` (with `by`, `args`, `expect`), `wait` or `silent`"
-                            .into(),
+                        "only a `call` takes `by`, `args` and `expect`".into(),
                     ));
                 }
             });
         }
         if let Some(k) = steps
             .iter()
-            .position(|s| matches!(s, ResolvedStep::Silent(_)))
+            .position(|s| matches!(s, ResolvedStep::Silent(_) | ResolvedStep::Stale { .. }))
             .filter(|&k| k + 1 != steps.len())
         {
             return Err(ScenarioError::Step {
                 step: k + 2,
-                reason: "nothing can follow a `silent` step: the chain has paid".into(),
+                reason: "nothing can follow a `silent` or `stale` step: the chain has paid".into(),
             });
         }
         Ok(Resolved {

@@ -114,8 +114,7 @@ impl Anvil {
         Ok(anvil)
     }
 
-    /// One JSON-RPC request over a bare HTTP/1.1 connection (for anvil's
-    /// own methods); its `result`.
+    /// One JSON-RPC request ([`request`]).
     pub fn request(
         &self,
         method: &str,
@@ -124,13 +123,9 @@ impl Anvil {
         request(self.addr, method, params)
     }
 
-    /// Sets `who`'s balance (`anvil_setBalance`).
+    /// Sets `who`'s balance ([`set_balance`]).
     pub fn set_balance(&self, who: Address, wei: u128) -> Result<(), DevnetError> {
-        self.request(
-            "anvil_setBalance",
-            serde_json::json!([who.to_string(), format!("{wei:#x}")]),
-        )
-        .map(drop)
+        set_balance(self.addr, who, wei)
     }
 }
 
@@ -184,6 +179,36 @@ pub fn exchange(
     serde_json::from_str(body).map_err(|e| fail(e.to_string()))
 }
 
+/// Sets `who`'s balance on the development node at `addr`
+/// (`anvil_setBalance`, which anvil and `sotto chain serve` answer).
+pub fn set_balance(addr: SocketAddr, who: Address, wei: u128) -> Result<(), DevnetError> {
+    request(
+        addr,
+        "anvil_setBalance",
+        serde_json::json!([who.to_string(), format!("{wei:#x}")]),
+    )
+    .map(drop)
+}
+
+/// The socket address of a plain `http://HOST:PORT[/...]` URL.
+pub fn http_addr(url: &str) -> Result<SocketAddr, DevnetError> {
+    use std::net::ToSocketAddrs as _;
+    let bad = || DevnetError::Request(format!("{url}: not an http://HOST:PORT URL"));
+    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    let with_port = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    with_port
+        .to_socket_addrs()
+        .map_err(|e| DevnetError::Request(format!("{url}: {e}")))?
+        .next()
+        .ok_or_else(bad)
+}
+
 impl Drop for Anvil {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -218,7 +243,37 @@ impl NodeProcess {
         extra: &[&str],
         echo: bool,
     ) -> Result<NodeProcess, DevnetError> {
-        let mut child = Command::new(sotto)
+        NodeProcess::spawn(sotto, dir, listen, chain, adjudicator, extra, echo, false)
+    }
+
+    /// [`NodeProcess::start`], the node tied to the calling thread: the
+    /// kernel sends it SIGTERM when the thread ends, however it ends (a
+    /// signal included), so no node outlives the program that started it.
+    pub fn start_tied(
+        sotto: &Path,
+        dir: &Path,
+        listen: &str,
+        chain: &str,
+        adjudicator: &str,
+        extra: &[&str],
+        echo: bool,
+    ) -> Result<NodeProcess, DevnetError> {
+        NodeProcess::spawn(sotto, dir, listen, chain, adjudicator, extra, echo, true)
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the two constructors' arguments")]
+    fn spawn(
+        sotto: &Path,
+        dir: &Path,
+        listen: &str,
+        chain: &str,
+        adjudicator: &str,
+        extra: &[&str],
+        echo: bool,
+        tied: bool,
+    ) -> Result<NodeProcess, DevnetError> {
+        let mut command = Command::new(sotto);
+        command
             .args(["node", "--node"])
             .arg(dir)
             .args([
@@ -232,7 +287,11 @@ impl NodeProcess {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        if tied {
+            tie_to_parent(&mut command);
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| DevnetError::Start(format!("{}: {e}", sotto.display())))?;
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -316,6 +375,26 @@ impl NodeProcess {
 impl Drop for NodeProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Has the child of `command` receive SIGTERM when the thread that
+/// spawns it ends (Linux's `PR_SET_PDEATHSIG`).
+#[allow(
+    unsafe_code,
+    reason = "pre_exec runs between fork and exec; the closure only calls prctl, which is async-signal-safe"
+)]
+fn tie_to_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: the closure calls only `prctl`, async-signal-safe, and
+    // touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

@@ -91,7 +91,10 @@ pub fn play(
         let step_number = k + 1;
         match step {
             ResolvedStep::Wait(seconds) => now = now.saturating_add(*seconds),
-            ResolvedStep::Silent(_) => disputed = true,
+            // A crash changes nothing the contract sees; a stale
+            // registration is refuted with the latest state.
+            ResolvedStep::Crash(_) => {}
+            ResolvedStep::Silent(_) | ResolvedStep::Stale { .. } => disputed = true,
             ResolvedStep::Call {
                 function,
                 args,
@@ -164,7 +167,7 @@ pub fn play(
 }
 
 /// What a step must do, in words.
-pub(crate) fn describe(parties: &[String], e: &Expectation) -> String {
+pub fn describe(parties: &[String], e: &Expectation) -> String {
     match e {
         Expectation::Success => "success".into(),
         Expectation::Abort(r) => format!("an abort with \"{r}\""),
@@ -177,7 +180,7 @@ pub(crate) fn describe(parties: &[String], e: &Expectation) -> String {
 
 /// How an agreement ended, in words: each party's payout, whether the
 /// last state was final, whether a dispute settled it.
-pub(crate) fn summary(parties: &[String], paid: &[u64], finished: bool, disputed: bool) -> String {
+pub fn summary(parties: &[String], paid: &[u64], finished: bool, disputed: bool) -> String {
     let amounts: Vec<String> = parties
         .iter()
         .zip(paid)

@@ -8,10 +8,12 @@
 //! A step that calls runs the function at its caller's party, which proposes
 //! it; the step is done when the network is quiet. An expected abort must be
 //! refused by the caller's own run with exactly the scenario's reason. A
-//! `wait` moves every clock and the chain's. A `silent` party stops; another
+//! `wait` moves every clock and the chain's. A `crash` kills a party and
+//! restarts it from its store. A `silent` party stops; another
 //! party registers the latest fully signed state, waits out the challenge
 //! period and finalizes; then the silent party comes back and withdraws its
-//! share. A scenario that ends without a silence closes cooperatively: a
+//! share. A `stale` party registers an old fully signed state and stops;
+//! the others refute it with the latest on their next look at the chain. A scenario that ends without a silence closes cooperatively: a
 //! finished contract's final state concludes at once, otherwise a party
 //! proposes a final state with the live allocation.
 
@@ -20,10 +22,12 @@ use std::collections::BTreeMap;
 use sotto_contracts::scenario::{Expectation, Resolved, ResolvedStep};
 use thiserror::Error;
 
-use crate::anchor::{Anchor, Receipt};
+use crate::anchor::{Anchor, AnchorCall, Receipt};
 use crate::channel::machine::{Config, Contract, Event, MachineError};
+pub use crate::channel::sim::ProofStat;
 use crate::channel::{ProposeError, sim::Sim};
 use crate::sandbox::{CallError, OwnerError};
+use crate::state::{Signature, State};
 use crate::store::Store;
 
 /// What a run shows, step by step.
@@ -67,6 +71,22 @@ pub enum Progress {
         /// The party.
         party: String,
     },
+    /// A party was killed and restarted: it resumed at this version.
+    Crashed {
+        /// The party.
+        party: String,
+        /// Its latest fully signed version after the restart.
+        version: u64,
+    },
+    /// A party registered an old state on chain and went silent.
+    Stale {
+        /// The party.
+        party: String,
+        /// The old state's version.
+        version: u64,
+        /// The latest fully signed version, which refutes it.
+        latest: u64,
+    },
     /// The channel is settled on chain.
     Settled {
         /// What each party was paid.
@@ -83,9 +103,9 @@ pub struct Report {
     pub steps: usize,
     /// The latest fully signed version.
     pub version: u64,
-    /// Encoded size of every proof made (and verified by every other
-    /// party).
-    pub proofs: Vec<usize>,
+    /// Every proof made (and verified by every other party): its size and
+    /// the time spent making and checking it.
+    pub proofs: Vec<ProofStat>,
     /// Messages sent and their bytes on the wire.
     pub wire: (u64, u64),
     /// Every chain transaction: (party, call, receipt).
@@ -177,7 +197,12 @@ pub fn run<S: Store, A: Anchor>(
     });
     let party = |i: u32| abi.parties.get(i as usize).cloned().unwrap_or_default();
     let mut silent = None;
+    let mut stale = false;
+    // Every fully signed state so far, by version: what a cheating party
+    // could register.
+    let mut kept: BTreeMap<u64, (State, Vec<Signature>)> = BTreeMap::new();
     for (k, step) in plan.steps.iter().enumerate() {
+        keep_signed(&sim, &mut kept);
         let number = k + 1;
         match step {
             ResolvedStep::Wait(seconds) => {
@@ -189,6 +214,63 @@ pub fn run<S: Store, A: Anchor>(
                 sim.kill(*p);
                 silent = Some(*p);
                 progress(&Progress::Silent { party: party(*p) });
+                break;
+            }
+            ResolvedStep::Crash(p) => {
+                sim.kill(*p);
+                sim.restart(*p);
+                sim.run(usize::MAX);
+                check(&sim)?;
+                let Some(version) = sim.party(*p).and_then(|x| x.latest()).map(|v| v.version)
+                else {
+                    return Err(RunError::Invariant(format!(
+                        "{} did not come back after its crash",
+                        party(*p)
+                    )));
+                };
+                progress(&Progress::Crashed {
+                    party: party(*p),
+                    version,
+                });
+            }
+            ResolvedStep::Stale { party: p, version } => {
+                let latest = kept.keys().next_back().copied().unwrap_or(0);
+                let Some((state, signatures)) = kept.get(version).cloned() else {
+                    return Err(RunError::Step {
+                        step: number,
+                        function: "stale".into(),
+                        expected: format!("a fully signed state of version {version}"),
+                        got: format!("versions {:?}", kept.keys().collect::<Vec<_>>()),
+                    });
+                };
+                if *version >= latest {
+                    return Err(RunError::Step {
+                        step: number,
+                        function: "stale".into(),
+                        expected: format!("a version older than the latest ({latest})"),
+                        got: format!("version {version}"),
+                    });
+                }
+                let params = sim.params().clone();
+                match sim
+                    .chain
+                    .submit(&params, &AnchorCall::Register { state, signatures })
+                {
+                    Ok(receipt) => sim.receipts.push((*p, "register", receipt)),
+                    Err(e) => {
+                        return Err(RunError::Invariant(format!(
+                            "the stale registration was refused: {e}"
+                        )));
+                    }
+                }
+                sim.kill(*p);
+                silent = Some(*p);
+                stale = true;
+                progress(&Progress::Stale {
+                    party: party(*p),
+                    version: *version,
+                    latest,
+                });
                 break;
             }
             ResolvedStep::Call {
@@ -277,7 +359,13 @@ pub fn run<S: Store, A: Anchor>(
         .unwrap_or(0);
     // Settle.
     let disputed = silent.is_some();
-    if let Some(p) = silent {
+    if let (Some(p), true) = (silent, stale) {
+        // The others see the registration on their next look at the chain
+        // and refute it; then the challenge period runs out.
+        settle(&mut sim, config)?;
+        sim.restart(p);
+        sim.run(usize::MAX);
+    } else if let Some(p) = silent {
         let other = (0..n)
             .filter_map(|i| u32::try_from(i).ok())
             .find(|i| *i != p)
@@ -332,6 +420,23 @@ pub fn run<S: Store, A: Anchor>(
         });
     }
     Ok(report)
+}
+
+/// Keeps the latest fully signed state any running party holds.
+fn keep_signed<S: Store, A: Anchor>(
+    sim: &Sim<'_, S, A>,
+    kept: &mut BTreeMap<u64, (State, Vec<Signature>)>,
+) {
+    let cx = sim.contract();
+    for i in 0..sim.nodes.len() {
+        let signed = u32::try_from(i)
+            .ok()
+            .and_then(|i| sim.party(i))
+            .and_then(|p| p.latest_signed(cx).ok().flatten());
+        if let Some((state, sigs)) = signed {
+            kept.entry(state.version).or_insert((state, sigs));
+        }
+    }
 }
 
 /// Lets time pass until the channel is settled and paid out (or a month).

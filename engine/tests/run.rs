@@ -58,7 +58,9 @@ fn play<S: Store>(
 fn every_library_scenario_reaches_its_outcome_through_the_protocol() {
     let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
     let all = scenarios();
-    assert_eq!(all.len(), 14);
+    // A happy path and a dispute per library contract, a crash and a stale
+    // registration.
+    assert_eq!(all.len(), 16);
     for path in all {
         let what = path.display().to_string();
         let (result, seen) = play(&path, &sandbox, |n| {
@@ -98,6 +100,37 @@ fn every_library_scenario_reaches_its_outcome_through_the_protocol() {
                 "{what}"
             );
         }
+        let registrations = report
+            .chain
+            .iter()
+            .filter(|(_, c, _)| *c == "register")
+            .count();
+        if what.ends_with(".crash.toml") {
+            // Both parties crashed and came back at the version they had.
+            let crashed: Vec<u64> = seen
+                .iter()
+                .filter_map(|p| match p {
+                    Progress::Crashed { version, .. } => Some(*version),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(crashed, [1, 2], "{what}");
+        }
+        if what.ends_with(".stale.toml") {
+            // The stale registration and its refutation.
+            assert!(
+                seen.iter().any(|p| matches!(
+                    p,
+                    Progress::Stale {
+                        version: 0,
+                        latest: 2,
+                        ..
+                    }
+                )),
+                "{what}"
+            );
+            assert_eq!(registrations, 2, "{what}");
+        }
     }
 }
 
@@ -119,7 +152,16 @@ fn negotiation_on_sqlite_stores_proves_and_pays() {
     assert!(report.finished && !report.disputed);
     // `propose(700)` and `accept` each prove a comparison.
     assert_eq!(report.proofs.len(), 2, "{:?}", report.proofs);
-    assert!(report.proofs.iter().all(|s| *s > 500));
+    assert!(report.proofs.iter().all(|s| s.bytes > 500));
+    // Each was made by its proposer and checked by the other party.
+    assert!(
+        report
+            .proofs
+            .iter()
+            .all(|s| !s.made.is_zero() && !s.checked.is_zero()),
+        "{:?}",
+        report.proofs
+    );
     let steps: Vec<&Progress> = seen
         .iter()
         .filter(|p| matches!(p, Progress::Called { .. } | Progress::Refused { .. }))

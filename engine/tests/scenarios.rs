@@ -158,6 +158,22 @@ fn scenarios_that_do_not_fit_their_contract_are_refused() {
             "[[steps]]\nsilent = \"bob\"\n[[steps]]\nwait = 1\n[outcome]\npaid = {}\n",
             "nothing can follow",
         ),
+        (
+            "[[steps]]\nstale = \"bob\"\n[[steps]]\ncrash = \"alice\"\n[outcome]\npaid = {}\n",
+            "nothing can follow",
+        ),
+        (
+            "[[steps]]\ncrash = \"bob\"\nversion = 2\n[outcome]\npaid = {}\n",
+            "`version` goes with `stale` only",
+        ),
+        (
+            "[[steps]]\ncrash = \"bob\"\nby = \"alice\"\n[outcome]\npaid = {}\n",
+            "only a `call` takes",
+        ),
+        (
+            "[[steps]]\ncrash = \"carol\"\n[outcome]\npaid = {}\n",
+            "no party `carol`",
+        ),
         ("[outcome]\npaid = { alice = -1 }\n", "expected a u64"),
         ("[outcome]\npaid = {}\nbogus = 1\n", "unknown field"),
         ("steps = 3\n[outcome]\npaid = {}\n", "invalid type"),

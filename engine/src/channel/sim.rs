@@ -15,6 +15,7 @@
 //! version, and the chain never pays out more than it holds.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -81,9 +82,13 @@ pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     pub calls: Vec<(u32, AnchorCall)>,
     /// Messages sent, and their bytes on the wire.
     pub wire: (u64, u64),
-    /// The encoded size of every proof proposed (each once, however many
-    /// parties it went to).
-    pub proofs: Vec<usize>,
+    /// Every proof proposed (each once, however many parties it went to):
+    /// its size, and the time its proposer and its checkers spent.
+    pub proofs: Vec<ProofStat>,
+    /// Where each proposal's proofs are in `proofs`, by state digest.
+    proposed: HashMap<[u8; 32], Vec<usize>>,
+    /// How long the step being applied took (the machine's work).
+    step_time: Duration,
     /// The parties, in party order.
     pub nodes: Vec<Node<S>>,
     /// Messages sent and not yet delivered, in sending order.
@@ -104,6 +109,18 @@ pub struct Sim<'a, S: Store, A: Anchor = TestChain> {
     violations: Vec<String>,
     params: ChannelParams,
     rng: StdRng,
+}
+
+/// A proof of a proposal, as a run measures it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProofStat {
+    /// Its encoded size.
+    pub bytes: usize,
+    /// The proposer's step that made it (running the call, proving).
+    pub made: Duration,
+    /// The slowest other party's step that checked it (re-running the
+    /// call, verifying the proof); zero until one did.
+    pub checked: Duration,
 }
 
 /// Party `i`'s key in a simulation: fixed, so a test can act as a
@@ -186,6 +203,8 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             calls: Vec::new(),
             wire: (0, 0),
             proofs: Vec::new(),
+            proposed: HashMap::new(),
+            step_time: Duration::ZERO,
             nodes: stores
                 .into_iter()
                 .enumerate()
@@ -274,7 +293,9 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
             .get_mut(i as usize)
             .and_then(|n| n.party.as_mut())
             .ok_or(MachineError::Phase("down", "the party is not running"))?;
+        let started = Instant::now();
         let out = f(p, cx, now, &mut self.rng)?;
+        self.step_time = started.elapsed();
         self.apply(i, out);
         Ok(())
     }
@@ -334,8 +355,23 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                 return;
             }
         };
-        match p.handle(cx, e.from, message, now, &mut self.rng) {
-            Ok(out) => self.apply(e.to, out),
+        let checks = match &message {
+            Message::Propose(offer) => self.proposed.get(&offer.state().digest()).cloned(),
+            _ => None,
+        };
+        let started = Instant::now();
+        let handled = p.handle(cx, e.from, message, now, &mut self.rng);
+        let took = started.elapsed();
+        match handled {
+            Ok(out) => {
+                for k in checks.unwrap_or_default() {
+                    if let Some(stat) = self.proofs.get_mut(k) {
+                        stat.checked = stat.checked.max(took);
+                    }
+                }
+                self.step_time = took;
+                self.apply(e.to, out);
+            }
             Err(err) => self.fail(e.to, &err),
         }
     }
@@ -504,8 +540,12 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
     /// The driver: commit, then send, then submit; then let every party
     /// see the chain's new events.
     fn apply(&mut self, i: u32, out: Output) {
+        // The measured step is the first output's; what follows from it
+        // (chain events) is not timed.
+        let mut made = std::mem::take(&mut self.step_time);
         let mut work = vec![(i, out)];
         while let Some((i, out)) = work.pop() {
+            let made = std::mem::take(&mut made);
             let Some(node) = self.nodes.get_mut(i as usize) else {
                 continue;
             };
@@ -547,10 +587,19 @@ impl<'a, S: Store, A: Anchor> Sim<'a, S, A> {
                         version, digest, ..
                     } => self.release(i, *version, *digest),
                     Message::Propose(offer) if counted.insert(offer.state().digest()) => {
+                        let mut at = Vec::new();
                         for u in offer.calls() {
                             if let Some(p) = &u.proof {
-                                self.proofs.push(p.encode().len());
+                                at.push(self.proofs.len());
+                                self.proofs.push(ProofStat {
+                                    bytes: p.encode().len(),
+                                    made,
+                                    checked: Duration::ZERO,
+                                });
                             }
+                        }
+                        if !at.is_empty() {
+                            self.proposed.insert(offer.state().digest(), at);
                         }
                     }
                     _ => {}

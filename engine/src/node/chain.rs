@@ -65,11 +65,17 @@ impl Default for ChainChoice {
 pub struct Clock {
     skew: AtomicU64,
     chain: AtomicU64,
+    /// The chain's time only, never the wall clock's: for a development
+    /// chain whose time moves only when it is told to.
+    chain_only: bool,
 }
 
 impl Clock {
     /// Now.
     pub fn now(&self) -> u64 {
+        if self.chain_only {
+            return self.chain.load(Ordering::Relaxed);
+        }
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -141,14 +147,20 @@ impl ChainHandle {
     /// Starts the chain thread: connects to (or creates) the chain,
     /// sending as `sender` on a JSON-RPC chain (on the embedded chain its
     /// address is funded with development coins), and polls every `poll`.
+    /// `chain_clock`: the node's time is the chain's latest block time
+    /// only (see [`Clock`]).
     pub fn start(
         choice: ChainChoice,
         sender: &SigningKey,
         poll: Duration,
+        chain_clock: bool,
     ) -> Result<Self, AnchorError> {
         let (tx, rx) = std_mpsc::channel();
         let (ready_tx, ready_rx) = std_mpsc::channel();
-        let clock = Arc::new(Clock::default());
+        let clock = Arc::new(Clock {
+            chain_only: chain_clock,
+            ..Clock::default()
+        });
         let thread_clock = clock.clone();
         // The embedded chain needs only the address (to fund it); a JSON-RPC
         // chain signs its transactions with the node's key.
@@ -173,6 +185,9 @@ impl ChainHandle {
                 };
                 match anchor {
                     Ok((anchor, embedded)) => {
+                        thread_clock
+                            .chain
+                            .fetch_max(anchor.now(), Ordering::Relaxed);
                         let info = ChainInfo {
                             chain_id: anchor.chain_id(),
                             adjudicator: anchor.adjudicator(),

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -32,7 +32,7 @@ use crate::channel::machine::{Config, Contract, Event, MachineError, Output, Par
 use crate::channel::wire::encode_peer;
 use crate::channel::{Message, PeerMessage};
 use crate::sandbox::{LoadedModule, Sandbox};
-use crate::state::{Address, SigningKey};
+use crate::state::{Address, ChannelParams, Signature, SigningKey, State};
 use crate::store::{SqliteStore, Store as _, hex};
 
 /// A contract, loaded once per node and shared by its channels.
@@ -117,6 +117,10 @@ pub(crate) enum Op {
     Dispute,
 }
 
+/// A channel's parameters, its latest fully signed state, and every
+/// participant's signature on it.
+pub type Signed = (ChannelParams, State, Vec<Signature>);
+
 /// What a channel task takes.
 pub(crate) enum Input {
     /// A protocol message from party `from` (boxed: a channel's inbox
@@ -128,6 +132,10 @@ pub(crate) enum Input {
     Op {
         op: Op,
         reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// The latest fully signed state and its signatures, if any.
+    Signed {
+        reply: oneshot::Sender<Result<Option<Signed>, String>>,
     },
 }
 
@@ -177,6 +185,10 @@ pub struct ChannelStatus {
     pub failures: u64,
     /// The last of those, in words.
     pub last_failure: Option<String>,
+    /// Protocol messages this node sent for the channel (since it started).
+    pub sent_messages: u64,
+    /// Their bytes, as framed for the transport (before encryption).
+    pub sent_bytes: u64,
 }
 
 /// A JSON form of a contract value.
@@ -207,6 +219,13 @@ pub(crate) struct ChannelTask {
     pub(crate) failures: u64,
     pub(crate) last_failure: Option<String>,
     pub(crate) withdrawn: Option<u64>,
+    /// Messages and bytes sent.
+    pub(crate) sent: (u64, u64),
+    /// How long the machine took over the step being applied.
+    pub(crate) step_time: Duration,
+    /// A peer's proposal with proofs being checked: its version and the
+    /// proofs' bytes.
+    pub(crate) checking: Option<(u64, usize)>,
 }
 
 impl ChannelTask {
@@ -243,6 +262,9 @@ impl ChannelTask {
             failures: 0,
             last_failure: None,
             withdrawn: None,
+            sent: (0, 0),
+            step_time: Duration::ZERO,
+            checking: None,
         };
         (task, rx)
     }
@@ -294,8 +316,21 @@ impl ChannelTask {
     async fn take(&mut self, input: Input) {
         match input {
             Input::Peer { from, message } => {
+                self.checking = match &*message {
+                    Message::Propose(offer) => {
+                        let bytes: usize = offer
+                            .calls()
+                            .iter()
+                            .filter_map(|u| u.proof.as_ref())
+                            .map(|p| p.encode().len())
+                            .sum();
+                        (bytes > 0).then(|| (offer.state().version, bytes))
+                    }
+                    _ => None,
+                };
                 self.input(|p, cx, now, rng| p.handle(cx, from, *message, now, rng))
                     .await;
+                self.checking = None;
             }
             Input::Reconnected { party } => {
                 self.input(|p, cx, now, rng| p.reconnected(cx, party, now, rng))
@@ -303,6 +338,17 @@ impl ChannelTask {
             }
             Input::Op { op, reply } => {
                 let result = self.op(op).await;
+                let _ = reply.send(result);
+            }
+            Input::Signed { reply } => {
+                let contract = self.contract.clone();
+                let result = match self.party.as_deref() {
+                    Some(p) => p
+                        .latest_signed(contract.cx())
+                        .map(|s| s.map(|(state, sigs)| (p.record().params.clone(), state, sigs)))
+                        .map_err(|e| e.to_string()),
+                    None => Err("the channel is restarting; try again".into()),
+                };
                 let _ = reply.send(result);
             }
         }
@@ -318,12 +364,14 @@ impl ChannelTask {
         };
         let cx = contract.cx();
         let rng = &mut self.rng;
+        let started = Instant::now();
         let result = contract.gate.run(|| match op {
             Op::Call { function, args } => party.call(cx, &function, args, now, rng),
             Op::Reveal { field } => party.reveal(field),
             Op::Close => party.close(cx, now, rng),
             Op::Dispute => party.dispute(cx),
         });
+        self.step_time = started.elapsed();
         match result {
             Ok(out) => {
                 if !self.apply(out).await {
@@ -363,7 +411,9 @@ impl ChannelTask {
             return false;
         };
         let rng = &mut self.rng;
+        let started = Instant::now();
         let result = contract.gate.run(|| f(party, contract.cx(), now, rng));
+        self.step_time = started.elapsed();
         match result {
             Ok(out) => self.apply(out).await,
             Err(e) => {
@@ -391,6 +441,7 @@ impl ChannelTask {
         let Some(params) = self.party.as_ref().map(|p| p.record().params.clone()) else {
             return false;
         };
+        self.measure(&out);
         let participants = &params.participants;
         for (to, message) in out.send {
             let Some(address) = participants.get(to as usize) else {
@@ -400,6 +451,8 @@ impl ChannelTask {
                 channel_id: self.id,
                 message: Box::new(message),
             });
+            self.sent.0 += 1;
+            self.sent.1 += frame.len() as u64;
             self.peers.send(*address, frame);
         }
         for call in &out.anchor {
@@ -480,6 +533,47 @@ impl ChannelTask {
             self.party = None;
         }
         self.publish();
+    }
+
+    /// Reports the proofs a step made (a proposal of this party's) or
+    /// checked (a peer's proposal this party accepted), with the time the
+    /// machine took over the step: the report of `sotto run` reads these.
+    fn measure(&mut self, out: &Output) {
+        let took = std::mem::take(&mut self.step_time);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let made = out.send.iter().find_map(|(_, m)| match m {
+            Message::Propose(offer) => {
+                let bytes: Vec<usize> = offer
+                    .calls()
+                    .iter()
+                    .filter_map(|u| u.proof.as_ref())
+                    .map(|p| p.encode().len())
+                    .collect();
+                (!bytes.is_empty()).then(|| (offer.state().version, bytes))
+            }
+            _ => None,
+        });
+        if let Some((version, bytes)) = made {
+            self.events.push(
+                Some(self.id),
+                "proof",
+                serde_json::json!({ "version": version, "bytes": bytes, "micros": micros }),
+                format!("v{version}: {} proof(s) made in {took:.1?}", bytes.len()),
+            );
+        }
+        if let Some((version, bytes)) = self.checking.take()
+            && out
+                .send
+                .iter()
+                .any(|(_, m)| matches!(m, Message::Accept { version: v, .. } if *v == version))
+        {
+            self.events.push(
+                Some(self.id),
+                "checked",
+                serde_json::json!({ "version": version, "bytes": bytes, "micros": micros }),
+                format!("v{version}: the proposal's proofs verified in {took:.1?}"),
+            );
+        }
     }
 
     fn failure(&mut self, what: String) {
@@ -603,6 +697,8 @@ impl ChannelTask {
                 failures: self.failures,
                 last_failure: self.last_failure.clone(),
                 withdrawn: self.withdrawn,
+                sent_messages: self.sent.0,
+                sent_bytes: self.sent.1,
                 ..status_of(p, &self.contract.artifact)
             };
             self.status.send_if_modified(|current| {
@@ -674,6 +770,8 @@ pub(crate) fn status_of(party: &Party, artifact: &Artifact) -> ChannelStatus {
         withdrawn: None,
         failures: 0,
         last_failure: None,
+        sent_messages: 0,
+        sent_bytes: 0,
     }
 }
 

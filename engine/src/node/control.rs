@@ -29,7 +29,7 @@ use tokio::net::{UnixListener, UnixStream};
 use super::channel::{ChannelStatus, Op};
 use super::{Node, NodeError, OpenRequest, files};
 use crate::net::PeerAddr;
-use crate::state::Address;
+use crate::state::{Address, ChannelParams, Signature, State};
 use crate::store::hex;
 
 /// The longest request line taken (a request carries a contract module).
@@ -147,6 +147,11 @@ pub enum Request {
     },
     /// One channel's status.
     Status {
+        /// The channel.
+        channel: String,
+    },
+    /// The latest fully signed state and its signatures ([`signed_json`]).
+    Signed {
         /// The channel.
         channel: String,
     },
@@ -473,6 +478,13 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
             let id = channel_id(node, &channel)?;
             status_json(&node.status(&id)?)
         }
+        Request::Signed { channel } => {
+            let id = channel_id(node, &channel)?;
+            Ok(match node.signed(&id).await? {
+                Some((params, state, signatures)) => signed_json(&params, &state, &signatures),
+                None => Json::Null,
+            })
+        }
         Request::List => to_json(&node.list()),
         Request::Events {
             since,
@@ -637,6 +649,69 @@ pub fn call_args(
     Ok(out)
 }
 
+/// A fully signed state as the `signed` request answers it, with the
+/// channel's parameters (what a registration needs besides):
+/// `{"params": {...}, "channel_id", "version", "commitment", "allocation",
+/// "is_final", "signatures"}`, byte strings in hex.
+pub fn signed_json(params: &ChannelParams, state: &State, signatures: &[Signature]) -> Json {
+    json!({
+        "params": {
+            "participants": params.participants.iter().map(|a| hex(&a.0)).collect::<Vec<_>>(),
+            "nonce": params.nonce,
+            "challenge_period": params.challenge_period,
+            "contract_id": hex(&params.contract_id),
+            "asset": hex(&params.asset.0),
+            "adjudicator": hex(&params.adjudicator.0),
+            "chain_id": params.chain_id,
+        },
+        "channel_id": hex(&state.channel_id),
+        "version": state.version,
+        "commitment": hex(&state.commitment),
+        "allocation": state.allocation,
+        "is_final": state.is_final,
+        "signatures": signatures.iter().map(|s| hex(&s.0)).collect::<Vec<_>>(),
+    })
+}
+
+/// The parameters, state and signatures of a [`signed_json`] answer;
+/// `None` if it is not one.
+pub fn signed_from_json(v: &Json) -> Option<(ChannelParams, State, Vec<Signature>)> {
+    fn bytes<const N: usize>(v: &Json) -> Option<[u8; N]> {
+        decode_hex(v.as_str()?)?.try_into().ok()
+    }
+    let p = &v["params"];
+    let params = ChannelParams {
+        participants: p["participants"]
+            .as_array()?
+            .iter()
+            .map(|a| bytes(a).map(Address))
+            .collect::<Option<_>>()?,
+        nonce: p["nonce"].as_u64()?,
+        challenge_period: p["challenge_period"].as_u64()?,
+        contract_id: bytes(&p["contract_id"])?,
+        asset: Address(bytes(&p["asset"])?),
+        adjudicator: Address(bytes(&p["adjudicator"])?),
+        chain_id: p["chain_id"].as_u64()?,
+    };
+    let state = State {
+        channel_id: bytes(&v["channel_id"])?,
+        version: v["version"].as_u64()?,
+        commitment: bytes(&v["commitment"])?,
+        allocation: v["allocation"]
+            .as_array()?
+            .iter()
+            .map(Json::as_u64)
+            .collect::<Option<_>>()?,
+        is_final: v["is_final"].as_bool()?,
+    };
+    let signatures = v["signatures"]
+        .as_array()?
+        .iter()
+        .map(|s| bytes(s).map(Signature))
+        .collect::<Option<_>>()?;
+    Some((params, state, signatures))
+}
+
 /// Lower- or upper-case hex (an even number of digits) → bytes.
 pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
@@ -655,7 +730,7 @@ pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
 pub enum ClientError {
     /// No node answers at the socket.
     #[error(
-        "no node runs with {dir}: start one with `sotto node --data {dir}` (or point --node at its data directory)"
+        "no node runs with {dir}: start one with `sotto node --node {dir}` (or point --node at the data directory of the one that runs)"
     )]
     NotRunning {
         /// The data directory.

@@ -53,7 +53,7 @@ use crate::state::{Address, ChannelParams, SigningKey};
 use crate::store::{SqliteStore, Store as _, hex};
 
 pub use chain::{ChainChoice, ChainHandle, ChainInfo};
-pub use channel::ChannelStatus;
+pub use channel::{ChannelStatus, Signed};
 pub use events::{EventLog, NodeEvent};
 
 use channel::{ChannelTask, Input, LoadedContract, Op, index_of, short};
@@ -64,6 +64,20 @@ const MAX_BUFFERED: usize = 64;
 
 /// Invitations held at once.
 const MAX_INVITES: usize = 256;
+
+/// Channels whose messages arrived before their invitation (in a channel
+/// of three or more, another invitee may accept, and send, before the
+/// inviter's invitation reaches this node), held at once; each holds at
+/// most [`MAX_BUFFERED`] messages for [`EARLY_FOR`].
+const MAX_EARLY: usize = 64;
+
+/// How long messages that came before their invitation are kept.
+const EARLY_FOR: Duration = Duration::from_secs(60);
+
+/// The bytes of messages that came before their invitation kept at once
+/// (an opening's messages are a few KiB: a peer cannot make this node
+/// hold much for channels that may never exist).
+const EARLY_BYTES: usize = 1 << 20;
 
 /// A channel's inbox.
 const INBOX: usize = 1024;
@@ -83,6 +97,10 @@ pub struct NodeConfig {
     pub timing: Config,
     /// How often the chain is read.
     pub poll: Duration,
+    /// Take the time from the chain's latest block only, never from the
+    /// wall clock: for a development chain whose clock moves only when
+    /// told to (`sotto run`'s, whose scenario times count from 0).
+    pub chain_clock: bool,
     /// The transport's limits.
     pub net: net::Options,
 }
@@ -101,6 +119,7 @@ impl NodeConfig {
             auto_accept: false,
             timing: Config::default(),
             poll: Duration::from_millis(200),
+            chain_clock: false,
             net: net::Options::default(),
         }
     }
@@ -178,6 +197,9 @@ struct ChannelEntry {
     participants: Vec<Address>,
 }
 
+/// Messages that came before their channel's invitation.
+type Early = (std::time::Instant, usize, Vec<(Address, Box<Message>)>);
+
 /// What every task of the node shares.
 pub struct Shared {
     key: SigningKey,
@@ -193,6 +215,9 @@ pub struct Shared {
     contracts: Mutex<HashMap<[u8; 32], Arc<LoadedContract>>>,
     channels: Mutex<HashMap<[u8; 32], ChannelEntry>>,
     invites: Mutex<HashMap<[u8; 32], Invite>>,
+    /// Messages for channels this node has no invitation for yet: when
+    /// they came, and (sender, message).
+    early: Mutex<HashMap<[u8; 32], Early>>,
     book: Mutex<HashMap<Address, PeerAddr>>,
     dialing: Mutex<std::collections::HashSet<Address>>,
     shutdown: watch::Sender<bool>,
@@ -328,13 +353,13 @@ impl Node {
         }
         let chain_choice = config.chain.clone();
         let poll = config.poll;
+        let chain_clock = config.chain_clock;
         let chain_key = key.duplicate();
-        let chain =
-            tokio::task::spawn_blocking(move || ChainHandle::start(chain_choice, &chain_key, poll))
-                .await
-                .map_err(|e| {
-                    NodeError::Chain(crate::anchor::AnchorError::Backend(e.to_string()))
-                })??;
+        let chain = tokio::task::spawn_blocking(move || {
+            ChainHandle::start(chain_choice, &chain_key, poll, chain_clock)
+        })
+        .await
+        .map_err(|e| NodeError::Chain(crate::anchor::AnchorError::Backend(e.to_string())))??;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| NodeError::Listen {
@@ -365,6 +390,7 @@ impl Node {
             contracts: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
             invites: Mutex::new(HashMap::new()),
+            early: Mutex::new(HashMap::new()),
             book: Mutex::new(book),
             dialing: Mutex::new(std::collections::HashSet::new()),
             shutdown,
@@ -670,6 +696,20 @@ impl Node {
     }
 
     /// Sends a request to a channel's task and waits for its answer.
+    /// The channel's parameters, its latest fully signed state and every
+    /// participant's signature on it (what a dispute registers), if it has
+    /// one.
+    pub async fn signed(&self, channel: &[u8; 32]) -> Result<Option<Signed>, NodeError> {
+        let tx = self.entry(channel, |e| e.tx.clone())?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(Input::Signed { reply })
+            .await
+            .map_err(|_| NodeError::UnknownChannel(hex(channel)))?;
+        rx.await
+            .map_err(|_| NodeError::UnknownChannel(hex(channel)))?
+            .map_err(NodeError::Request)
+    }
+
     pub(crate) async fn op(&self, channel: &[u8; 32], op: Op) -> Result<(), NodeError> {
         let tx = self.entry(channel, |e| e.tx.clone())?;
         let (reply, rx) = oneshot::channel();
@@ -812,12 +852,22 @@ impl Shared {
             channels.insert(
                 id,
                 ChannelEntry {
-                    tx,
+                    tx: tx.clone(),
                     contract,
                     status,
-                    participants,
+                    participants: participants.clone(),
                 },
             );
+        }
+        // Messages that came while the invitation was being accepted (it
+        // was no longer held, the channel not yet registered). Taken after
+        // the channel is registered: `keep_early` looks for the channel
+        // under the same lock, so none is left behind.
+        let early = self.early.lock().ok().and_then(|mut e| e.remove(&id));
+        for (sender, message) in early.map(|(_, _, m)| m).unwrap_or_default() {
+            if let Some(from) = index_of(&participants, &sender) {
+                let _ = tx.try_send(Input::Peer { from, message });
+            }
         }
         task.run(rx, first)
     }
@@ -914,6 +964,21 @@ impl Shared {
             return decline("too many invitations are waiting".into());
         }
         let name = contract.artifact.abi().name.clone();
+        // What other participants sent before the invitation came.
+        let early: Vec<(u32, Box<Message>)> = self
+            .early
+            .lock()
+            .ok()
+            .and_then(|mut e| e.remove(&id))
+            .map(|(_, _, messages)| {
+                messages
+                    .into_iter()
+                    .filter_map(|(sender, m)| {
+                        index_of(&params.participants, &sender).map(|i| (i, m))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Ok(mut i) = self.invites.lock() {
             i.insert(
                 id,
@@ -923,7 +988,7 @@ impl Shared {
                     deposits: deposits.clone(),
                     contract,
                     me: my_index,
-                    buffered: Vec::new(),
+                    buffered: early,
                 },
             );
         }
@@ -942,8 +1007,49 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Keeps a message for a channel this node has no invitation for yet,
+    /// within bounds; `false` if it was dropped.
+    /// `size`: the message's bytes on the wire.
+    fn keep_early(
+        &self,
+        channel: [u8; 32],
+        from: Address,
+        message: Box<Message>,
+        size: usize,
+    ) -> bool {
+        let Ok(mut early) = self.early.lock() else {
+            return false;
+        };
+        // Registered meanwhile: straight to it.
+        let registered = self.channels.lock().ok().and_then(|c| {
+            c.get(&channel)
+                .map(|e| (e.tx.clone(), index_of(&e.participants, &from)))
+        });
+        if let Some((tx, index)) = registered {
+            return index.is_some_and(|from| tx.try_send(Input::Peer { from, message }).is_ok());
+        }
+        let now = std::time::Instant::now();
+        early.retain(|_, (since, _, _)| now.duration_since(*since) < EARLY_FOR);
+        let held: usize = early.values().map(|(_, bytes, _)| bytes).sum();
+        if held.saturating_add(size) > EARLY_BYTES
+            || (!early.contains_key(&channel) && early.len() >= MAX_EARLY)
+        {
+            return false;
+        }
+        let (_, bytes, messages) = early.entry(channel).or_insert_with(|| (now, 0, Vec::new()));
+        if messages.len() >= MAX_BUFFERED {
+            return false;
+        }
+        *bytes += size;
+        messages.push((from, message));
+        true
+    }
+}
+
 impl FrameSink for Shared {
     async fn on_frame(&self, from: Address, frame: Vec<u8>) -> Result<(), String> {
+        let size = frame.len();
         let message = decode_peer(&frame).map_err(|e| e.to_string())?;
         match message {
             PeerMessage::Channel {
@@ -969,12 +1075,29 @@ impl FrameSink for Shared {
                         tracing::warn!(peer = %from, channel = %short(&channel_id), "a message for a channel the peer is not a participant of; ignored");
                     }
                     None => {
+                        // Held for the invitation it belongs to, or, if
+                        // that has not come yet, for a while.
+                        let mut held = None;
+                        let mut keep = Some(message);
                         if let Ok(mut invites) = self.invites.lock()
                             && let Some(invite) = invites.get_mut(&channel_id)
-                            && invite.buffered.len() < MAX_BUFFERED
-                            && let Some(index) = index_of(&invite.params.participants, &from)
                         {
-                            invite.buffered.push((index, message));
+                            held = Some(false);
+                            if invite.buffered.len() < MAX_BUFFERED
+                                && let Some(index) = index_of(&invite.params.participants, &from)
+                                && let Some(m) = keep.take()
+                            {
+                                invite.buffered.push((index, m));
+                                held = Some(true);
+                            }
+                        }
+                        let kept = match (held, keep) {
+                            (Some(kept), _) => kept,
+                            (None, Some(m)) => self.keep_early(channel_id, from, m, size),
+                            (None, None) => false,
+                        };
+                        if !kept {
+                            tracing::debug!(peer = %from, channel = %short(&channel_id), "a message for a channel this node does not know; dropped");
                         }
                     }
                 }

@@ -22,13 +22,15 @@ use sotto_contracts::scenario::Scenario;
 use sotto_engine::anchor::EmbeddedChain;
 use sotto_engine::channel::machine::Contract;
 use sotto_engine::channel::sim::secret as sim_secret;
-use sotto_engine::run::{Progress, Report, run as play};
+use sotto_engine::run::{Progress, Report, RunError, run as play};
 use sotto_engine::sandbox::{Sandbox, SandboxConfig};
 use sotto_engine::state::SigningKey;
 use sotto_engine::store::SqliteStore;
 
 use crate::author::{read_source, report};
 use crate::usage;
+
+mod nodes;
 
 /// `sotto run CONTRACT [--scenario FILE] [--json]`
 #[derive(Debug, Args)]
@@ -76,6 +78,11 @@ struct JsonReport {
 struct JsonProofs {
     count: usize,
     bytes: Vec<usize>,
+    /// Per proof: its proposer's step (run + prove), microseconds.
+    made_us: Vec<u64>,
+    /// Per proof: the slowest checker's step (re-run + verify),
+    /// microseconds.
+    checked_us: Vec<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,15 +113,46 @@ struct JsonCall {
     calldata_bytes: Option<u64>,
 }
 
+/// Where the run's chain is.
+enum ChainArg {
+    /// The embedded EVM.
+    Embedded,
+    /// A development node over JSON-RPC.
+    Url(String),
+}
+
+fn chain_arg(given: &str) -> Result<ChainArg> {
+    match given {
+        "embedded" => Ok(ChainArg::Embedded),
+        url if url.starts_with("http://") => {
+            probe(url)?;
+            Ok(ChainArg::Url(url.to_owned()))
+        }
+        url if url.starts_with("https://") => Err(usage!(
+            "--chain {url}: this build speaks plain http:// only (a development node on this machine)"
+        )),
+        other => Err(usage!(
+            "--chain {other}: give `embedded` (the default) or the http:// URL of a development node (anvil, `sotto chain serve`)"
+        )),
+    }
+}
+
+/// Whether a development chain answers at `url`, before anything starts.
+fn probe(url: &str) -> Result<()> {
+    let answered = sotto_engine::devnet::http_addr(url).and_then(|addr| {
+        sotto_engine::devnet::rpc_request(addr, "eth_chainId", serde_json::json!([]))
+    });
+    match answered {
+        Ok(_) => Ok(()),
+        Err(e) => bail!(
+            "no chain answers at {url} ({e}); start one (`sotto chain serve`, or anvil) or leave out --chain for the embedded chain"
+        ),
+    }
+}
+
 /// Runs the main job. See the module docs.
 pub(crate) fn run(args: &RunArgs) -> Result<()> {
-    if args.chain != "embedded" {
-        return Err(usage!(
-            "--chain {}: only `embedded` is available so far (the JSON-RPC backend comes with `sotto node`)",
-            args.chain
-        ));
-    }
-    let _ = args.in_process;
+    let chain_arg = chain_arg(&args.chain)?;
     let source = read_source(&args.contract)?;
     let artifact = match sotto_contracts::compile(&source) {
         Ok(built) => built.artifact,
@@ -140,33 +178,23 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         .resolve(abi)
         .map_err(|e| anyhow!("{}: {e}", scenario_path.display()))?;
 
-    let sandbox = Sandbox::new(SandboxConfig::default()).context("starting the sandbox")?;
-    let module = sandbox.load_artifact(&artifact)?;
-    let cx = Contract {
-        sandbox: &sandbox,
-        module: &module,
-        artifact: &artifact,
-    };
     let dir = std::env::temp_dir().join(format!("sotto-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let stores = (0..abi.parties.len())
-        .map(|i| SqliteStore::open(&dir.join(format!("{}.db", abi.parties[i]))))
-        .collect::<Result<Vec<_>, _>>()?;
-    // A simulated clock from 0: scenario times count from there.
-    let mut chain = EmbeddedChain::with_genesis(31337, 0)
-        .map_err(|e| anyhow!("starting the embedded chain: {e}"))?;
-    // The participants hold coins of their own, as real ones do (paying an
-    // address that does not exist yet costs 25,000 gas more).
-    for i in 0..abi.parties.len() {
-        if let Some(key) = SigningKey::from_bytes(&sim_secret(i)) {
-            chain
-                .fund(key.address(), 1_000_000_000_000_000_000)
-                .map_err(|e| anyhow!("funding the participants: {e}"))?;
-        }
-    }
-
+    let _cleanup = RemoveOnDrop(dir.clone());
     if !args.json {
         println!("{} — {}", artifact.abi().name, plan.name);
+        if args.in_process {
+            println!(
+                "  every party in this process, on {}",
+                chain_name(&chain_arg)
+            );
+        } else {
+            println!(
+                "  {} `sotto node` processes on loopback TCP (Noise), on {}",
+                abi.parties.len(),
+                chain_name(&chain_arg)
+            );
+        }
         for (i, f) in abi.fields.iter().enumerate() {
             if let (Some(owner), Some(v)) = (f.owner, plan.fields.get(i)) {
                 let who = abi.parties.get(owner as usize).map_or("?", String::as_str);
@@ -177,16 +205,55 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let json = args.json;
     let parties = abi.parties.clone();
-    let result = play(cx, &plan, stores, chain, &mut |p| {
+    let bar = progress_bar(json, plan.steps.len());
+    let mut show_progress = |p: &Progress| {
         if !json {
-            print_progress(&parties, p);
+            let line = progress_line(&parties, p);
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
+            if matches!(
+                p,
+                Progress::Called { .. }
+                    | Progress::Refused { .. }
+                    | Progress::Waited { .. }
+                    | Progress::Crashed { .. }
+            ) {
+                bar.inc(1);
+            }
         }
-    });
+    };
+    let result = if args.in_process {
+        in_process(&artifact, &plan, &chain_arg, &dir, &mut show_progress)
+    } else {
+        let sotto =
+            std::env::current_exe().context("finding the sotto binary to start nodes from")?;
+        let served;
+        let chain = match &chain_arg {
+            ChainArg::Embedded => {
+                served = serve_embedded()?;
+                served.chain_at()
+            }
+            ChainArg::Url(url) => nodes::ChainAt {
+                url: url.clone(),
+                adjudicator: None,
+            },
+        };
+        nodes::play(&sotto, &dir, &artifact, &plan, &chain, &mut show_progress)
+    };
+    bar.finish_and_clear();
     let elapsed = started.elapsed();
-    let _ = std::fs::remove_dir_all(&dir);
+    // A step or outcome that differs from the scenario names the
+    // scenario; a failure to set up or run does not.
+    let deviation = result
+        .as_ref()
+        .err()
+        .is_some_and(|e| e.downcast_ref::<RunError>().is_some());
     let (report, error) = match result {
         Ok(r) => (Some(r), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(format!("{e:#}"))),
     };
     if args.json {
         let json = json_report(
@@ -203,7 +270,93 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
     }
     match error {
         None => Ok(()),
-        Some(e) => bail!("{}: {e}", scenario_path.display()),
+        Some(e) if deviation => bail!("{}: {e}", scenario_path.display()),
+        Some(e) => bail!("{e}"),
+    }
+}
+
+/// Removes a directory when dropped (the run's stores and node data:
+/// a demonstration's, not a wallet's).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn chain_name(chain: &ChainArg) -> String {
+    match chain {
+        ChainArg::Embedded => "the embedded chain".into(),
+        ChainArg::Url(url) => format!("the chain at {url}"),
+    }
+}
+
+/// A bar over the scenario's steps on a terminal (hidden otherwise, and
+/// for `--json`).
+fn progress_bar(json: bool, steps: usize) -> indicatif::ProgressBar {
+    if json || steps < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(steps as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("  [{bar:30}] step {pos}/{len}, {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Every party in this process (`--in-process`): the protocol over the
+/// in-memory network, each party with its own SQLite store.
+fn in_process(
+    artifact: &sotto_contracts::Artifact,
+    plan: &sotto_contracts::scenario::Resolved,
+    chain: &ChainArg,
+    dir: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Report> {
+    let abi = artifact.abi();
+    let sandbox = Sandbox::new(SandboxConfig::default()).context("starting the sandbox")?;
+    let module = sandbox.load_artifact(artifact)?;
+    let cx = Contract {
+        sandbox: &sandbox,
+        module: &module,
+        artifact,
+    };
+    let stores = (0..abi.parties.len())
+        .map(|i| SqliteStore::open(&dir.join(format!("{}.db", abi.parties[i]))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys: Vec<SigningKey> = (0..abi.parties.len())
+        .filter_map(|i| SigningKey::from_bytes(&sim_secret(i)))
+        .collect();
+    match chain {
+        ChainArg::Embedded => {
+            // A simulated clock from 0: scenario times count from there.
+            let mut chain = EmbeddedChain::with_genesis(31337, 0)
+                .map_err(|e| anyhow!("starting the embedded chain: {e}"))?;
+            // The participants hold coins of their own, as real ones do
+            // (paying an address that does not exist yet costs 25,000 gas
+            // more).
+            for key in &keys {
+                chain
+                    .fund(key.address(), 1_000_000_000_000_000_000)
+                    .map_err(|e| anyhow!("funding the participants: {e}"))?;
+            }
+            Ok(play(cx, plan, stores, chain, progress)?)
+        }
+        ChainArg::Url(url) => {
+            let rpc = sotto_engine::devnet::http_addr(url)?;
+            let key =
+                sotto_engine::devnet::dev_key().ok_or_else(|| anyhow!("the development key"))?;
+            for who in keys.iter().map(SigningKey::address).chain([key.address()]) {
+                sotto_engine::devnet::set_balance(rpc, who, 1_000_000_000_000_000_000)
+                    .with_context(|| format!("funding the participants on {url}"))?;
+            }
+            let chain = sotto_engine::anchor::RpcChain::connect(url, key, 0, None)
+                .with_context(|| format!("the chain at {url}"))?;
+            Ok(play(cx, plan, stores, chain, progress)?)
+        }
     }
 }
 
@@ -235,11 +388,11 @@ fn show(v: &sotto_contracts::abi::Value) -> String {
     }
 }
 
-fn print_progress(parties: &[String], p: &Progress) {
+fn progress_line(parties: &[String], p: &Progress) -> String {
     match p {
         Progress::Opened { channel_id } => {
             let id: String = channel_id[..8].iter().map(|b| format!("{b:02x}")).collect();
-            println!("  opened channel 0x{id}… and funded it on chain");
+            format!("  opened channel 0x{id}… and funded it on chain")
         }
         Progress::Called {
             step,
@@ -247,7 +400,7 @@ fn print_progress(parties: &[String], p: &Progress) {
             by,
             version,
             proved,
-        } => println!(
+        } => format!(
             "  step {step:>2}  {by:<8} {function:<14} → version {version}{}",
             if *proved {
                 ", proof verified by every other party"
@@ -259,22 +412,32 @@ fn print_progress(parties: &[String], p: &Progress) {
             step,
             function,
             reason,
-        } => println!("  step {step:>2}  {function:<23} refused as expected: {reason}"),
-        Progress::Waited { seconds } => println!("  {seconds} s pass"),
+        } => format!("  step {step:>2}  {function:<23} refused as expected: {reason}"),
+        Progress::Waited { seconds } => format!("  {seconds} s pass"),
         Progress::Silent { party } => {
-            println!("  {party} goes silent: the others dispute with the latest signed state")
+            format!("  {party} goes silent: the others dispute with the latest signed state")
         }
+        Progress::Crashed { party, version } => {
+            format!("  {party}'s node crashed and restarted: resumed at version {version}")
+        }
+        Progress::Stale {
+            party,
+            version,
+            latest,
+        } => format!(
+            "  {party} registers the stale version {version} on chain and goes silent; the others refute it with version {latest}"
+        ),
         Progress::Settled { paid, disputed } => {
             let amounts: Vec<String> = parties
                 .iter()
                 .zip(paid)
                 .map(|(p, a)| format!("{p} {a}"))
                 .collect();
-            println!(
+            format!(
                 "  settled on chain{}: {}",
                 if *disputed { " after a dispute" } else { "" },
                 amounts.join(", ")
-            );
+            )
         }
     }
 }
@@ -286,7 +449,7 @@ fn print_report(r: &Report, parties: &[String], elapsed_ms: u128) {
         .iter()
         .filter_map(|(_, _, rc)| rc.calldata_bytes)
         .sum();
-    let proof_bytes: usize = r.proofs.iter().sum();
+    let proof_bytes: usize = r.proofs.iter().map(|p| p.bytes).sum();
     println!();
     println!("outcome reached in {elapsed_ms} ms");
     println!(
@@ -298,6 +461,14 @@ fn print_report(r: &Report, parties: &[String], elapsed_ms: u128) {
         r.proofs.len(),
         proof_bytes
     );
+    for p in &r.proofs {
+        println!(
+            "             {} bytes, made in {:.1} ms, checked in {:.1} ms",
+            p.bytes,
+            p.made.as_secs_f64() * 1e3,
+            p.checked.as_secs_f64() * 1e3
+        );
+    }
     println!(
         "  on chain:  {} transactions, {gas} gas, {calldata} bytes of calldata",
         r.chain.len()
@@ -327,6 +498,10 @@ fn on_chain_equivalent(r: &Report) -> (u64, u64) {
     (txs, settle + steps * (21_000 + 20_000))
 }
 
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 fn json_report(
     path: &Path,
     name: &str,
@@ -336,6 +511,7 @@ fn json_report(
     elapsed_ms: u128,
 ) -> JsonReport {
     let chain = r.map(|r| &r.chain[..]).unwrap_or_default();
+    let proofs = r.map(|r| &r.proofs[..]).unwrap_or_default();
     JsonReport {
         outcome_reached: error.is_none(),
         scenario: format!("{} ({name})", path.display()),
@@ -343,7 +519,9 @@ fn json_report(
         version: r.map_or(0, |r| r.version),
         proofs: JsonProofs {
             count: r.map_or(0, |r| r.proofs.len()),
-            bytes: r.map(|r| r.proofs.clone()).unwrap_or_default(),
+            bytes: proofs.iter().map(|p| p.bytes).collect(),
+            made_us: proofs.iter().map(|p| micros(p.made)).collect(),
+            checked_us: proofs.iter().map(|p| micros(p.checked)).collect(),
         },
         wire: JsonWire {
             messages: r.map_or(0, |r| r.wire.0),
@@ -379,4 +557,24 @@ fn json_report(
         error,
         elapsed_ms: u64::try_from(elapsed_ms).unwrap_or(u64::MAX),
     }
+}
+
+/// The embedded chain, served to the nodes over JSON-RPC by this process.
+/// (Temporary: anvil from the repository until the served chain lands.)
+struct Served(sotto_engine::devnet::Anvil);
+
+impl Served {
+    fn chain_at(&self) -> nodes::ChainAt {
+        nodes::ChainAt {
+            url: self.0.url.clone(),
+            adjudicator: None,
+        }
+    }
+}
+
+fn serve_embedded() -> Result<Served> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Ok(Served(sotto_engine::devnet::Anvil::start(
+        &sotto_engine::devnet::anvil_in(root),
+    )?))
 }
