@@ -139,9 +139,8 @@ fn chain_arg(given: &str) -> Result<ChainArg> {
 
 /// Whether a development chain answers at `url`, before anything starts.
 fn probe(url: &str) -> Result<()> {
-    let answered = sotto_engine::devnet::http_addr(url).and_then(|addr| {
-        sotto_engine::devnet::rpc_request(addr, "eth_chainId", serde_json::json!([]))
-    });
+    let answered = sotto_engine::devnet::http_addr(url)
+        .and_then(|addr| sotto_engine::devnet::request(addr, "eth_chainId", serde_json::json!([])));
     match answered {
         Ok(_) => Ok(()),
         Err(e) => bail!(
@@ -234,7 +233,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         let chain = match &chain_arg {
             ChainArg::Embedded => {
                 served = serve_embedded()?;
-                served.chain_at()
+                nodes::ChainAt {
+                    url: served.url().to_owned(),
+                    adjudicator: Some(served.adjudicator()),
+                }
             }
             ChainArg::Url(url) => nodes::ChainAt {
                 url: url.clone(),
@@ -559,22 +561,12 @@ fn json_report(
     }
 }
 
-/// The embedded chain, served to the nodes over JSON-RPC by this process.
-/// (Temporary: anvil from the repository until the served chain lands.)
-struct Served(sotto_engine::devnet::Anvil);
-
-impl Served {
-    fn chain_at(&self) -> nodes::ChainAt {
-        nodes::ChainAt {
-            url: self.0.url.clone(),
-            adjudicator: None,
-        }
-    }
-}
-
-fn serve_embedded() -> Result<Served> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Ok(Served(sotto_engine::devnet::Anvil::start(
-        &sotto_engine::devnet::anvil_in(root),
-    )?))
+/// The embedded chain, served to the nodes over JSON-RPC by this process
+/// on a free loopback port; its clock starts at 0, as in-process, so
+/// scenario times mean the same in both modes.
+fn serve_embedded() -> Result<sotto_engine::anchor::ServedChain> {
+    let chain = EmbeddedChain::with_genesis(31337, 0)
+        .map_err(|e| anyhow!("starting the embedded chain: {e}"))?;
+    sotto_engine::anchor::ServedChain::on_free_port(chain)
+        .map_err(|e| anyhow!("serving the embedded chain to the nodes: {e}"))
 }
