@@ -287,6 +287,15 @@ fn user_mistakes_get_one_line_that_says_what_to_do() {
             ],
             "give `embedded` (the default) or the http:// URL",
         ),
+        (
+            vec![
+                "run".into(),
+                "contracts/examples/escrow.sotto".into(),
+                "--scenario".into(),
+                "contracts/examples/payment.happy.toml".into(),
+            ],
+            "is written for contracts/examples/payment.sotto, not contracts/examples/escrow.sotto",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -301,5 +310,36 @@ fn user_mistakes_get_one_line_that_says_what_to_do() {
             "{err}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_port_in_use_says_so_and_how_to_choose_another() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("sotto-run-port-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sotto"))
+        .args(["node", "--node", dir.to_str().unwrap(), "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It must give up at once; a node that starts anyway is killed after
+    // a minute and the test fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.contains("--listen 127.0.0.1:PORT"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -172,6 +172,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<()> {
         .with_context(|| format!("cannot read the scenario {}", scenario_path.display()))?;
     let scenario =
         Scenario::parse(&text).map_err(|e| anyhow!("{}: {e}", scenario_path.display()))?;
+    check_contract(&scenario_path, &scenario.contract, &args.contract)?;
     let abi = artifact.abi();
     let plan = scenario
         .resolve(abi)
@@ -360,6 +361,30 @@ fn in_process(
             Ok(play(cx, plan, stores, chain, progress)?)
         }
     }
+}
+
+/// A scenario names its contract (relative to itself): it must be the one
+/// given, or the run would play steps written for another contract.
+fn check_contract(scenario: &Path, named: &str, given: &Path) -> Result<()> {
+    let named_path = scenario
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(named);
+    let same = match (named_path.canonicalize(), given.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => named_path.file_name() == given.file_name(),
+    };
+    if same {
+        return Ok(());
+    }
+    Err(usage!(
+        "{} is written for {}, not {}; run `sotto run {} --scenario {}`",
+        scenario.display(),
+        named_path.display(),
+        given.display(),
+        named_path.display(),
+        scenario.display()
+    ))
 }
 
 fn default_scenario(contract: &Path) -> Result<PathBuf> {
