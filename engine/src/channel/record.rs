@@ -84,7 +84,7 @@ pub struct Record {
     pub commitments: Vec<Option<BTreeMap<u32, Commitment>>>,
     /// This party's own opening message (its commitments' range proof), to
     /// resend after a restart.
-    pub my_proof: Option<Proof>,
+    pub my_proof: Option<Box<Proof>>,
     /// The latest state: version 0 while opening, the latest fully signed
     /// one after.
     pub view: Option<ChannelView>,
@@ -92,7 +92,7 @@ pub struct Record {
     /// it is fully signed).
     pub signatures: Vec<Option<Signature>>,
     /// The next state, once this party has signed it.
-    pub pending: Option<Pending>,
+    pub pending: Option<Box<Pending>>,
     /// Each party's confirmed deposit on chain.
     pub funded: Vec<u64>,
     /// When the outstanding request times out (the party's clock).

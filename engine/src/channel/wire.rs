@@ -668,10 +668,10 @@ fn put_record(w: &mut Writer, rec: &Record) {
     put_list(w, &rec.commitments, |w, c| {
         put_opt(w, c, put_commitment_map);
     });
-    put_opt(w, &rec.my_proof, put_proof);
+    put_opt(w, &rec.my_proof.as_deref(), |w, p| put_proof(w, p));
     put_opt(w, &rec.view, put_view);
     put_signatures(w, &rec.signatures);
-    put_opt(w, &rec.pending, put_pending);
+    put_opt(w, &rec.pending.as_deref(), |w, p| put_pending(w, p));
     put_list(w, &rec.funded, |w, f| w.u64(*f));
     put_opt(w, &rec.deadline, |w, d| w.u64(*d));
     put_map(w, &rec.revealed, |w, v| w.u64(*v));
@@ -691,10 +691,10 @@ fn get_record(r: &mut Reader<'_>) -> Result<Record, WireError> {
         commitments: get_list(r, "opening commitments", MAX_PARTIES, |r| {
             get_opt(r, "opening commitments flag", get_commitment_map)
         })?,
-        my_proof: get_opt(r, "own proof flag", get_proof)?,
+        my_proof: get_opt(r, "own proof flag", get_proof)?.map(Box::new),
         view: get_opt(r, "view flag", get_view)?,
         signatures: get_signatures(r)?,
-        pending: get_opt(r, "pending flag", get_pending)?,
+        pending: get_opt(r, "pending flag", get_pending)?.map(Box::new),
         funded: get_list(r, "funded", MAX_PARTIES, |r| Ok(r.u64("funded amount")?))?,
         deadline: get_opt(r, "deadline flag", |r| Ok(r.u64("deadline")?))?,
         revealed: get_map(r, "revealed values", MAX_FIELDS, |r| {
@@ -1220,15 +1220,15 @@ pub fn fuzz_samples() -> FuzzSamples {
         deposits: vec![50, 50],
         phase: Phase::Open,
         commitments: vec![Some(commitments.clone()), None],
-        my_proof: Some(proof),
+        my_proof: Some(Box::new(proof)),
         view: Some(view),
         signatures: vec![Some(signature), Some(signature)],
-        pending: Some(Pending {
+        pending: Some(Box::new(Pending {
             proposer: 0,
             offer: Offer::Call(update),
             next,
             signatures: vec![Some(signature), None],
-        }),
+        })),
         funded: vec![50, 50],
         deadline: Some(1_700_000_060),
         revealed: [(7, 99), (9, 0)].into(),

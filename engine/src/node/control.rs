@@ -11,7 +11,9 @@
 //!
 //! Requests (`op` names the request; see [`Request`] for the fields):
 //! `info`, `peers`, `connect`, `open`, `invites`, `accept`, `decline`,
-//! `call`, `reveal`, `close`, `dispute`, `status`, `list`, `events`, `wait`,
+//! `call`, `reveal`, `close`, `dispute`, `status`, `signed` (the latest
+//! fully signed state, its signatures and the channel's parameters: what a
+//! registration needs), `list`, `events`, `wait`,
 //! `advance` (development chains) and `stop`.
 
 use std::collections::BTreeMap;
