@@ -285,3 +285,36 @@ fn visit_expr(expr: &mut Expr, f: &mut impl FnMut(&mut Span)) {
     }
     f(&mut expr.span);
 }
+
+/// Arbitrary bytes as what a peer's contract module carries (a node loads
+/// the module of every invitation it receives): as a whole module
+/// ([`crate::Artifact::from_bytes`]), as its ABI section
+/// ([`crate::abi::Abi::decode`]) and as its programs section
+/// ([`crate::artifact::decode_programs`]). None may panic; whatever
+/// decodes encodes to bytes that decode to the same value.
+pub fn artifact(data: &[u8]) {
+    use crate::abi::Abi;
+    use crate::artifact::{decode_programs, encode_programs};
+    if let Ok(a) = crate::Artifact::from_bytes(data.to_vec()) {
+        assert_eq!(a.bytes(), data, "an artifact keeps its bytes");
+        assert_eq!(
+            Abi::decode(&a.abi().encode()).as_ref(),
+            Ok(a.abi()),
+            "an accepted artifact's ABI round-trips"
+        );
+    }
+    if let Ok(abi) = Abi::decode(data) {
+        assert_eq!(
+            Abi::decode(&abi.encode()).as_ref(),
+            Ok(&abi),
+            "a decoded ABI round-trips"
+        );
+    }
+    if let Ok(programs) = decode_programs(data) {
+        assert_eq!(
+            decode_programs(&encode_programs(&programs)).ok().as_ref(),
+            Some(&programs),
+            "decoded programs round-trip"
+        );
+    }
+}
