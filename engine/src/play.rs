@@ -178,17 +178,22 @@ pub fn describe(parties: &[String], e: &Expectation) -> String {
     }
 }
 
-/// How an agreement ended, in words: each party's payout, whether the
-/// last state was final, whether a dispute settled it.
-pub fn summary(parties: &[String], paid: &[u64], finished: bool, disputed: bool) -> String {
+/// Each party's amount, in words: `alice 80, bob 70`.
+pub fn amounts(parties: &[String], paid: &[u64]) -> String {
     let amounts: Vec<String> = parties
         .iter()
         .zip(paid)
         .map(|(p, a)| format!("{p} {a}"))
         .collect();
+    amounts.join(", ")
+}
+
+/// How an agreement ended, in words: each party's payout, whether the
+/// last state was final, whether a dispute settled it.
+pub fn summary(parties: &[String], paid: &[u64], finished: bool, disputed: bool) -> String {
     format!(
         "{} ({}{})",
-        amounts.join(", "),
+        amounts(parties, paid),
         if finished { "final" } else { "not final" },
         if disputed { ", settled by dispute" } else { "" }
     )

@@ -200,7 +200,7 @@ pub fn run<S: Store, A: Anchor>(
     let mut stale = false;
     // Every fully signed state so far, by version: what a cheating party
     // could register.
-    let mut kept: BTreeMap<u64, (State, Vec<Signature>)> = BTreeMap::new();
+    let mut kept = Kept::new();
     for (k, step) in plan.steps.iter().enumerate() {
         keep_signed(&sim, &mut kept);
         let number = k + 1;
@@ -234,23 +234,7 @@ pub fn run<S: Store, A: Anchor>(
                 });
             }
             ResolvedStep::Stale { party: p, version } => {
-                let latest = kept.keys().next_back().copied().unwrap_or(0);
-                let Some((state, signatures)) = kept.get(version).cloned() else {
-                    return Err(RunError::Step {
-                        step: number,
-                        function: "stale".into(),
-                        expected: format!("a fully signed state of version {version}"),
-                        got: format!("versions {:?}", kept.keys().collect::<Vec<_>>()),
-                    });
-                };
-                if *version >= latest {
-                    return Err(RunError::Step {
-                        step: number,
-                        function: "stale".into(),
-                        expected: format!("a version older than the latest ({latest})"),
-                        got: format!("version {version}"),
-                    });
-                }
+                let (state, signatures, latest) = stale_state(&kept, number, *version)?;
                 let params = sim.params().clone();
                 match sim
                     .chain
@@ -408,25 +392,58 @@ pub fn run<S: Store, A: Anchor>(
         finished,
         disputed,
     };
-    let summary = |paid: &[u64], finished: bool, disputed: bool| {
-        crate::play::summary(&abi.parties, paid, finished, disputed)
-    };
-    if (&report.paid, report.finished, report.disputed)
-        != (&plan.paid, plan.finished, plan.disputed)
-    {
-        return Err(RunError::Outcome {
-            expected: summary(&plan.paid, plan.finished, plan.disputed),
-            got: summary(&report.paid, report.finished, report.disputed),
-        });
-    }
+    check_outcome(&abi.parties, plan, &report)?;
     Ok(report)
 }
 
+/// Every fully signed state a run kept, by version: what a cheating party
+/// could register.
+pub type Kept = BTreeMap<u64, (State, Vec<Signature>)>;
+
+/// The old state a `stale` step (step `number`) registers: the fully
+/// signed state of `version`, with the latest version kept (which must be
+/// newer, or the registration would not be stale).
+pub fn stale_state(
+    kept: &Kept,
+    number: usize,
+    version: u64,
+) -> Result<(State, Vec<Signature>, u64), RunError> {
+    let latest = kept.keys().next_back().copied().unwrap_or(0);
+    let differs = |expected: String, got: String| RunError::Step {
+        step: number,
+        function: "stale".into(),
+        expected,
+        got,
+    };
+    let Some((state, signatures)) = kept.get(&version).cloned() else {
+        return Err(differs(
+            format!("a fully signed state of version {version}"),
+            format!("versions {:?}", kept.keys().collect::<Vec<_>>()),
+        ));
+    };
+    if version >= latest {
+        return Err(differs(
+            format!("a version older than the latest ({latest})"),
+            format!("version {version}"),
+        ));
+    }
+    Ok((state, signatures, latest))
+}
+
+/// Whether a run ended as its scenario says: payouts, finality, dispute.
+pub fn check_outcome(parties: &[String], plan: &Resolved, report: &Report) -> Result<(), RunError> {
+    let got = (&report.paid, report.finished, report.disputed);
+    if got == (&plan.paid, plan.finished, plan.disputed) {
+        return Ok(());
+    }
+    Err(RunError::Outcome {
+        expected: crate::play::summary(parties, &plan.paid, plan.finished, plan.disputed),
+        got: crate::play::summary(parties, &report.paid, report.finished, report.disputed),
+    })
+}
+
 /// Keeps the latest fully signed state any running party holds.
-fn keep_signed<S: Store, A: Anchor>(
-    sim: &Sim<'_, S, A>,
-    kept: &mut BTreeMap<u64, (State, Vec<Signature>)>,
-) {
+fn keep_signed<S: Store, A: Anchor>(sim: &Sim<'_, S, A>, kept: &mut Kept) {
     let cx = sim.contract();
     for i in 0..sim.nodes.len() {
         let signed = u32::try_from(i)

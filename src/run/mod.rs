@@ -454,18 +454,11 @@ fn progress_line(parties: &[String], p: &Progress) -> String {
         } => format!(
             "  {party} registers the stale version {version} on chain and goes silent; the others refute it with version {latest}"
         ),
-        Progress::Settled { paid, disputed } => {
-            let amounts: Vec<String> = parties
-                .iter()
-                .zip(paid)
-                .map(|(p, a)| format!("{p} {a}"))
-                .collect();
-            format!(
-                "  settled on chain{}: {}",
-                if *disputed { " after a dispute" } else { "" },
-                amounts.join(", ")
-            )
-        }
+        Progress::Settled { paid, disputed } => format!(
+            "  settled on chain{}: {}",
+            if *disputed { " after a dispute" } else { "" },
+            sotto_engine::play::amounts(parties, paid)
+        ),
     }
 }
 

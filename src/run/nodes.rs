@@ -27,7 +27,7 @@ use sotto_engine::anchor::{Anchor as _, AnchorCall, ChainEvent, Receipt, RpcChai
 use sotto_engine::devnet::{self, NodeProcess};
 use sotto_engine::node::control::decode_hex;
 use sotto_engine::node::control::signed_from_json;
-use sotto_engine::run::{Progress, ProofStat, Report, RunError};
+use sotto_engine::run::{Kept, Progress, ProofStat, Report, RunError, check_outcome, stale_state};
 use sotto_engine::state::{Address, ChannelParams, Signature, State};
 
 /// What every account on the chain is given: far more than any deposit
@@ -134,7 +134,7 @@ pub(crate) fn play(
         channel_id: net.channel_id()?,
     });
 
-    let mut kept: BTreeMap<u64, (State, Vec<Signature>)> = BTreeMap::new();
+    let mut kept = Kept::new();
     let mut silent = None;
     let mut stale = false;
     for (k, step) in plan.steps.iter().enumerate() {
@@ -179,25 +179,7 @@ pub(crate) fn play(
                 break;
             }
             ResolvedStep::Stale { party, version } => {
-                let latest = kept.keys().next_back().copied().unwrap_or(0);
-                let Some((state, signatures)) = kept.get(version).cloned() else {
-                    return Err(RunError::Step {
-                        step: number,
-                        function: "stale".into(),
-                        expected: format!("a fully signed state of version {version}"),
-                        got: format!("versions {:?}", kept.keys().collect::<Vec<_>>()),
-                    }
-                    .into());
-                };
-                if *version >= latest {
-                    return Err(RunError::Step {
-                        step: number,
-                        function: "stale".into(),
-                        expected: format!("a version older than the latest ({latest})"),
-                        got: format!("version {version}"),
-                    }
-                    .into());
-                }
+                let (state, signatures, latest) = stale_state(&kept, number, *version)?;
                 net.kill(*party);
                 net.register(*party, state, signatures)?;
                 silent = Some(*party);
@@ -272,18 +254,7 @@ pub(crate) fn play(
     for i in net.running() {
         let _ = net.ask(i, json!({ "op": "stop" }));
     }
-    let summary = |paid: &[u64], finished: bool, disputed: bool| {
-        sotto_engine::play::summary(&abi.parties, paid, finished, disputed)
-    };
-    if (&report.paid, report.finished, report.disputed)
-        != (&plan.paid, plan.finished, plan.disputed)
-    {
-        return Err(RunError::Outcome {
-            expected: summary(&plan.paid, plan.finished, plan.disputed),
-            got: summary(&report.paid, report.finished, report.disputed),
-        }
-        .into());
-    }
+    check_outcome(&abi.parties, plan, &report)?;
     Ok(report)
 }
 
@@ -368,25 +339,8 @@ impl Net<'_> {
     }
 
     /// Waits until party `i`'s channel is as `until` says (fields of the
-    /// `wait` request, or `registered`, which `wait` has not).
+    /// `wait` request).
     fn wait(&self, i: u32, until: Json, what: &str) -> Result<Json> {
-        if let Some(version) = until.get("registered").and_then(Json::as_u64) {
-            let deadline = Instant::now() + Duration::from_millis(WAIT_MS);
-            loop {
-                let s = self.status(i)?;
-                if s["registered"].as_u64() == Some(version) {
-                    return Ok(s);
-                }
-                if Instant::now() > deadline {
-                    bail!(
-                        "{}'s node did not {what} version {version} in time (registered: {})",
-                        self.name(i),
-                        s["registered"]
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
         let mut request = json!({ "op": "wait", "channel": self.channel, "timeout_ms": WAIT_MS });
         if let (Some(r), Some(u)) = (request.as_object_mut(), until.as_object()) {
             r.extend(u.clone());
@@ -572,7 +526,7 @@ impl Net<'_> {
 
     /// Keeps the latest fully signed state of every running node: what a
     /// cheating party could register later.
-    fn keep_signed(&mut self, kept: &mut BTreeMap<u64, (State, Vec<Signature>)>) {
+    fn keep_signed(&mut self, kept: &mut Kept) {
         for i in self.running() {
             if let Ok(answer) = self.ask(i, json!({ "op": "signed", "channel": self.channel }))
                 && let Some((params, state, sigs)) = signed_from_json(&answer)
@@ -730,13 +684,11 @@ impl Net<'_> {
                 continue;
             }
             let d = &e["detail"];
-            let call = match d["call"].as_str() {
-                Some("deposit") => "deposit",
-                Some("conclude") => "conclude",
-                Some("register") => "register",
-                Some("finalize") => "finalize",
-                Some("withdraw") => "withdraw",
-                _ => continue,
+            let Some(call) = AnchorCall::NAMES
+                .into_iter()
+                .find(|n| d["call"].as_str() == Some(n))
+            else {
+                continue;
             };
             calls.push((
                 i,
@@ -747,12 +699,7 @@ impl Net<'_> {
                 },
             ));
         }
-        let rank = |call: &str| {
-            ["deposit", "conclude", "register", "finalize", "withdraw"]
-                .iter()
-                .position(|c| *c == call)
-                .unwrap_or(usize::MAX)
-        };
+        let rank = |call: &str| AnchorCall::NAMES.iter().position(|c| *c == call);
         calls.sort_by_key(|(_, call, _)| rank(call));
         calls
     }

@@ -75,6 +75,12 @@ pub enum AnchorCall {
 }
 
 impl AnchorCall {
+    /// Every call's [`AnchorCall::name`], in the order of a channel's life
+    /// (deposits, then a conclusion or registrations, then finalization
+    /// and payouts).
+    pub const NAMES: [&'static str; 5] =
+        ["deposit", "conclude", "register", "finalize", "withdraw"];
+
     /// The adjudicator function it calls: `deposit`, `conclude`,
     /// `register`, `finalize` or `withdraw` (for logs, receipts and
     /// reports).
@@ -208,4 +214,38 @@ pub trait Anchor {
     /// development node. A real network refuses with
     /// [`AnchorError::Backend`].
     fn advance(&mut self, seconds: u64) -> Result<(), AnchorError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AnchorCall;
+
+    #[test]
+    fn every_call_is_named_in_the_life_order() {
+        let state = crate::state::State {
+            channel_id: [0; 32],
+            version: 0,
+            commitment: [0; 32],
+            allocation: vec![],
+            is_final: false,
+        };
+        let calls = [
+            AnchorCall::Deposit {
+                party: 0,
+                amount: 1,
+            },
+            AnchorCall::Conclude {
+                state: state.clone(),
+                signatures: vec![],
+            },
+            AnchorCall::Register {
+                state: state.clone(),
+                signatures: vec![],
+            },
+            AnchorCall::Finalize { state },
+            AnchorCall::Withdraw { party: 0 },
+        ];
+        let names: Vec<&str> = calls.iter().map(AnchorCall::name).collect();
+        assert_eq!(names, AnchorCall::NAMES);
+    }
 }

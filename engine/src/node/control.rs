@@ -174,7 +174,8 @@ pub enum Request {
         #[serde(default = "default_limit")]
         limit: usize,
     },
-    /// Wait until a channel reaches a version, a phase, or idleness.
+    /// Wait until a channel reaches a version, a phase, idleness, or a
+    /// registration on chain.
     Wait {
         /// The channel.
         channel: String,
@@ -187,6 +188,9 @@ pub enum Request {
         /// Nothing outstanding.
         #[serde(default)]
         idle: bool,
+        /// A state of at least this version registered on chain.
+        #[serde(default)]
+        registered: Option<u64>,
         /// How long to wait, milliseconds.
         #[serde(default = "default_timeout")]
         timeout_ms: u64,
@@ -509,6 +513,7 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
             version,
             phase,
             idle,
+            registered,
             timeout_ms,
         } => {
             let id = channel_id(node, &channel)?;
@@ -517,6 +522,7 @@ async fn handle(node: &Node, request: Request) -> Result<Json, NodeError> {
                     version.is_none_or(|v| s.version.is_some_and(|x| x >= v))
                         && phase.as_ref().is_none_or(|p| &s.phase == p)
                         && (!idle || s.idle)
+                        && registered.is_none_or(|v| s.registered.is_some_and(|x| x >= v))
                 })
                 .await?;
             status_json(&s)
