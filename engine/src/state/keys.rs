@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use secp256k1_zkp::ecdsa::{RecoverableSignature, RecoveryId};
-use secp256k1_zkp::{Message, PublicKey, SECP256K1, SecretKey};
+use secp256k1_zkp::{EcdsaAdaptorSignature, Message, PublicKey, SECP256K1, SecretKey};
 use sha3::{Digest as _, Keccak256};
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -55,7 +55,8 @@ impl std::str::FromStr for Address {
 }
 
 impl Address {
-    fn of(key: &PublicKey) -> Self {
+    /// The address of a public key.
+    pub fn of(key: &PublicKey) -> Self {
         let uncompressed = key.serialize_uncompressed();
         let hash = Keccak256::digest(&uncompressed[1..]);
         let mut out = [0u8; 20];
@@ -166,6 +167,30 @@ impl SigningKey {
         // Recovery ids are 0 or 1 for keys libsecp256k1 signs with.
         out[64] = 27 + u8::try_from(id.to_i32()).unwrap_or(0);
         Signature(out)
+    }
+
+    /// The secret key itself, for the oracle's BIP340 signatures with
+    /// announced nonces (which libsecp256k1 cannot make from a key it
+    /// holds). Never leaves the crate.
+    pub(crate) fn secret(&self) -> &SecretKey {
+        &self.secret
+    }
+
+    /// This key's public key (33 bytes compressed in its wire form): what a
+    /// counterparty needs to verify an adaptor signature, which, unlike an
+    /// ordinary signature, does not recover its signer's address.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::from_secret_key(SECP256K1, &self.secret)
+    }
+
+    /// An ECDSA adaptor signature over a 32-byte digest, encrypted under
+    /// `point`: whoever learns the discrete logarithm of `point` can turn it
+    /// into this key's ordinary signature of `digest` (and publishing that
+    /// signature reveals the logarithm to whoever holds this adaptor
+    /// signature). Used for oracle-settled states and swaps
+    /// ([`crate::oracle::adaptor`]).
+    pub fn adaptor_sign(&self, digest: &[u8; 32], point: &PublicKey) -> EcdsaAdaptorSignature {
+        EcdsaAdaptorSignature::encrypt(SECP256K1, &Message::from_digest(*digest), &self.secret, point)
     }
 
     /// A 32-byte secret derived from this key for another purpose:

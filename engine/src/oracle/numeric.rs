@@ -1,0 +1,1 @@
+//! Numeric outcomes (placeholder until the numeric branch lands).
