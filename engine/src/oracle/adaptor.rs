@@ -166,7 +166,9 @@ mod tests {
             adaptor.verify(&digest, &key.public_key(), &point).unwrap();
             let back = AdaptorSignature::from_bytes(&adaptor.to_bytes()).unwrap();
             assert_eq!(back, adaptor);
-            let sig = adaptor.decrypt(&secret, &digest, &key.public_key()).unwrap();
+            let sig = adaptor
+                .decrypt(&secret, &digest, &key.public_key())
+                .unwrap();
             // What the adjudicator checks: low s, v 27/28, the signer.
             assert_eq!(recover(&digest, &sig).unwrap(), key.address());
             // Publishing it reveals the secret to the adaptor's holder.
@@ -217,6 +219,10 @@ mod tests {
         }
         let garbage = AdaptorSignature::from_bytes(&[0xffu8; 162]).unwrap();
         assert!(garbage.verify(&digest, &key.public_key(), &point).is_err());
-        assert!(garbage.decrypt(&secret, &digest, &key.public_key()).is_err());
+        assert!(
+            garbage
+                .decrypt(&secret, &digest, &key.public_key())
+                .is_err()
+        );
     }
 }

@@ -285,7 +285,11 @@ fn check_event_id(event_id: &str) -> Result<(), OracleError> {
     {
         return Err(OracleError::Invalid(format!(
             "event id `{}` must be 1 to {MAX_EVENT_ID} characters of A-Z, a-z, 0-9, `-`, `_`, `.`, `:`",
-            event_id.chars().take(MAX_EVENT_ID).collect::<String>().escape_debug()
+            event_id
+                .chars()
+                .take(MAX_EVENT_ID)
+                .collect::<String>()
+                .escape_debug()
         )));
     }
     Ok(())
@@ -450,8 +454,12 @@ impl Announcement {
                 let nonce = self.nonces.get(position).ok_or_else(|| {
                     OracleError::UnknownOutcome(format!("digit position {position}"))
                 })?;
-                schnorr::attestation_point(nonce, &self.oracle, &outcome_message(&digit.to_string()))
-                    .map_err(|_| OracleError::Degenerate)
+                schnorr::attestation_point(
+                    nonce,
+                    &self.oracle,
+                    &outcome_message(&digit.to_string()),
+                )
+                .map_err(|_| OracleError::Degenerate)
             }
             _ => Err(OracleError::UnknownOutcome(format!(
                 "digit {digit} at position {position}"
@@ -518,7 +526,11 @@ impl Announcement {
                 Outcomes::Numeric { base, digits } => Some(NumericJson { base, digits }),
                 Outcomes::Enumerated(_) => None,
             },
-            nonces: self.nonces.iter().map(|n| hex::encode(n.serialize())).collect(),
+            nonces: self
+                .nonces
+                .iter()
+                .map(|n| hex::encode(n.serialize()))
+                .collect(),
             signature: hex::encode(self.signature.serialize()),
         };
         // Strings and numbers only: serialization cannot fail.
@@ -739,7 +751,10 @@ mod tests {
             PublicKey::from_secret_key(SECP256K1, &attested.scalars[0]),
             decoded.outcome_point(2).unwrap()
         );
-        assert_ne!(decoded.outcome_point(1).unwrap(), decoded.outcome_point(2).unwrap());
+        assert_ne!(
+            decoded.outcome_point(1).unwrap(),
+            decoded.outcome_point(2).unwrap()
+        );
         // Deterministic: the same announcement and attestation again.
         assert_eq!(key.announce("match:42", 1_000, names(3)).unwrap(), ann);
         // Another event id, other nonces.
@@ -751,7 +766,14 @@ mod tests {
     fn a_numeric_attestation_opens_one_point_per_digit() {
         let key = oracle();
         let ann = key
-            .announce("btc-usd", 5, Outcomes::Numeric { base: 2, digits: 10 })
+            .announce(
+                "btc-usd",
+                5,
+                Outcomes::Numeric {
+                    base: 2,
+                    digits: 10,
+                },
+            )
             .unwrap();
         assert_eq!(ann.nonces().len(), 10);
         let att = key.attest(&ann, Outcome::Numeric(613)).unwrap();
@@ -786,7 +808,10 @@ mod tests {
         // The same oracle, another event: its nonce differs.
         let ann2 = key.announce("e2", 0, names(4)).unwrap();
         let att2 = key.attest(&ann2, Outcome::Enumerated(1)).unwrap();
-        assert!(matches!(ann.verify(&att2), Err(OracleError::WrongEvent { .. })));
+        assert!(matches!(
+            ann.verify(&att2),
+            Err(OracleError::WrongEvent { .. })
+        ));
         let mut relabelled = att2.clone();
         relabelled.event_id = "e1".into();
         assert!(matches!(
@@ -796,7 +821,10 @@ mod tests {
         // An outcome outside the announcement.
         let mut outside = att.clone();
         outside.outcome = "team-9".into();
-        assert!(matches!(ann.verify(&outside), Err(OracleError::UnknownOutcome(_))));
+        assert!(matches!(
+            ann.verify(&outside),
+            Err(OracleError::UnknownOutcome(_))
+        ));
         // The signature of outcome 1 relabelled as outcome 2.
         let mut swapped = att.clone();
         swapped.outcome = "team-2".into();
@@ -814,15 +842,36 @@ mod tests {
     #[test]
     fn bad_announcements_are_refused_with_a_reason() {
         let key = oracle();
-        assert!(matches!(key.announce("", 0, names(2)), Err(OracleError::Invalid(_))));
-        assert!(matches!(key.announce("a b", 0, names(2)), Err(OracleError::Invalid(_))));
-        assert!(matches!(key.announce("e", 0, names(1)), Err(OracleError::Invalid(_))));
+        assert!(matches!(
+            key.announce("", 0, names(2)),
+            Err(OracleError::Invalid(_))
+        ));
+        assert!(matches!(
+            key.announce("a b", 0, names(2)),
+            Err(OracleError::Invalid(_))
+        ));
+        assert!(matches!(
+            key.announce("e", 0, names(1)),
+            Err(OracleError::Invalid(_))
+        ));
         let twice = Outcomes::Enumerated(vec!["x".into(), "x".into()]);
-        assert!(matches!(key.announce("e", 0, twice), Err(OracleError::Invalid(_))));
-        let huge = Outcomes::Numeric { base: 2, digits: 41 };
-        assert!(matches!(key.announce("e", 0, huge), Err(OracleError::Invalid(_))));
+        assert!(matches!(
+            key.announce("e", 0, twice),
+            Err(OracleError::Invalid(_))
+        ));
+        let huge = Outcomes::Numeric {
+            base: 2,
+            digits: 41,
+        };
+        assert!(matches!(
+            key.announce("e", 0, huge),
+            Err(OracleError::Invalid(_))
+        ));
         let base1 = Outcomes::Numeric { base: 1, digits: 4 };
-        assert!(matches!(key.announce("e", 0, base1), Err(OracleError::Invalid(_))));
+        assert!(matches!(
+            key.announce("e", 0, base1),
+            Err(OracleError::Invalid(_))
+        ));
         // A tampered maturity breaks the oracle's signature.
         let ann = key.announce("e", 7, names(2)).unwrap();
         let tampered = ann.to_json().replace("\"maturity\": 7", "\"maturity\": 8");

@@ -229,7 +229,11 @@ fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let f = &f;
-                scope.spawn(move || (t * chunk..n.min((t + 1) * chunk)).map(f).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    (t * chunk..n.min((t + 1) * chunk))
+                        .map(f)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         handles
@@ -711,7 +715,9 @@ mod tests {
         );
         let att = oracle.attest(&ann, Outcome::Enumerated(2)).unwrap();
         for (me, key, other, theirs) in [(0, &alice, 1, &sb), (1, &bob, 0, &sa)] {
-            let s = bet.settle(std::slice::from_ref(&att), me, key, &[(other, theirs)]).unwrap();
+            let s = bet
+                .settle(std::slice::from_ref(&att), me, key, &[(other, theirs)])
+                .unwrap();
             assert_eq!(s.outcome, Outcome::Enumerated(2));
             assert_eq!(s.state.allocation, vec![0, 200]);
             assert_eq!(s.state.version, 5);
@@ -763,7 +769,10 @@ mod tests {
         assert_eq!(s.outcome, Outcome::Enumerated(0));
         assert_eq!(s.oracles, vec![1, 2]);
         assert_eq!(s.state.allocation, vec![150, 50]);
-        assert_eq!(recover(&s.state.digest(), &s.signatures[1]).unwrap(), bob.address());
+        assert_eq!(
+            recover(&s.state.digest(), &s.signatures[1]).unwrap(),
+            bob.address()
+        );
     }
 
     #[test]
@@ -796,7 +805,10 @@ mod tests {
             let att = oracle.attest(&ann, Outcome::Numeric(value)).unwrap();
             let s = bet.settle(&[att], 1, &bob, &[(0, &sa)]).unwrap();
             assert_eq!(s.state.allocation, expected, "value {value}");
-            assert_eq!(recover(&s.state.digest(), &s.signatures[0]).unwrap(), alice.address());
+            assert_eq!(
+                recover(&s.state.digest(), &s.signatures[0]).unwrap(),
+                alice.address()
+            );
         }
     }
 
@@ -837,8 +849,11 @@ mod tests {
         assert!(err(numeric(vec![(vec![2], vec![200, 0])])).contains("digit"));
         // A payout above the collateral.
         assert!(
-            err(numeric(vec![(vec![0], vec![201, 0]), (vec![1], vec![0, 200])]))
-                .contains("holds 200")
+            err(numeric(vec![
+                (vec![0], vec![201, 0]),
+                (vec![1], vec![0, 200])
+            ]))
+            .contains("holds 200")
         );
         let enumerated = |threshold, anns: Vec<Announcement>, payouts| {
             Bet::new(
@@ -856,10 +871,16 @@ mod tests {
         let fair = vec![vec![100, 100]; 3];
         assert!(err(enumerated(2, vec![three.clone()], fair.clone())).contains("2 of 1"));
         assert!(
-            err(enumerated(1, vec![three.clone(), three.clone()], fair.clone()))
-                .contains("twice")
+            err(enumerated(
+                1,
+                vec![three.clone(), three.clone()],
+                fair.clone()
+            ))
+            .contains("twice")
         );
-        assert!(err(enumerated(1, vec![three.clone()], vec![vec![100, 100]; 2])).contains("2 payouts"));
+        assert!(
+            err(enumerated(1, vec![three.clone()], vec![vec![100, 100]; 2])).contains("2 payouts")
+        );
         assert!(err(enumerated(1, vec![ann.clone()], fair)).contains("kind"));
     }
 

@@ -190,7 +190,12 @@ impl SigningKey {
     /// signature). Used for oracle-settled states and swaps
     /// ([`crate::oracle::adaptor`]).
     pub fn adaptor_sign(&self, digest: &[u8; 32], point: &PublicKey) -> EcdsaAdaptorSignature {
-        EcdsaAdaptorSignature::encrypt(SECP256K1, &Message::from_digest(*digest), &self.secret, point)
+        EcdsaAdaptorSignature::encrypt(
+            SECP256K1,
+            &Message::from_digest(*digest),
+            &self.secret,
+            point,
+        )
     }
 
     /// A 32-byte secret derived from this key for another purpose:
