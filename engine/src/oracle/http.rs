@@ -56,7 +56,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use super::OracleError;
-use super::announcement::{Announcement, Attestation};
+use super::announcement::{Announcement, Attestation, MAX_EVENT_ID};
 use super::store::{MAX_FILE, StoreError, StoreReader, is_safe_event_id};
 
 /// The most connections served at once; more wait to be accepted.
@@ -431,7 +431,7 @@ pub enum FetchError {
     },
     /// The event id cannot be one an oracle serves.
     #[error(
-        "event id `{event_id}` must be 1 to 128 characters of A-Z, a-z, 0-9, `-`, `_`, `.`, `:`"
+        "event id `{event_id}` must be 1 to {MAX_EVENT_ID} characters of A-Z, a-z, 0-9, `-`, `_`, `.`, `:` (and not only dots)"
     )]
     InvalidEventId {
         /// The id, shortened and escaped.

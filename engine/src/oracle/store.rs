@@ -429,8 +429,10 @@ impl OracleStore {
     /// At most one outcome is ever attested per event (see the module's
     /// invariant): the same outcome again returns the stored attestation;
     /// another is refused with [`StoreError::AlreadyAttested`], and so is
-    /// any outcome while the stored attestation cannot be read. A new
-    /// attestation is on disk, synced, before it is returned.
+    /// any outcome while the stored attestation cannot be read
+    /// ([`StoreError::Corrupt`]: it may have been released, so it is never
+    /// replaced). A new attestation is on disk, synced, before it is
+    /// returned.
     pub fn attest(&self, event_id: &str, outcome: &str) -> Result<Attestation, StoreError> {
         // Step 1) the announcement, and the outcome's canonical text.
         let announcement = self.reader.announcement(event_id)?;
@@ -663,6 +665,18 @@ mod tests {
         ));
         // Reopened: the same key.
         assert_eq!(OracleStore::open(&dir).unwrap().public(), public);
+        // Without attestations/ it would forget what it attested: refused,
+        // not recreated.
+        std::fs::rename(dir.join(ATTESTATIONS), dir.join("moved")).unwrap();
+        assert!(matches!(
+            OracleStore::open(&dir),
+            Err(StoreError::NotAStore {
+                missing: "attestations/",
+                ..
+            })
+        ));
+        assert!(!dir.join(ATTESTATIONS).exists());
+        std::fs::rename(dir.join("moved"), dir.join(ATTESTATIONS)).unwrap();
         // A key others can read is refused.
         std::fs::set_permissions(dir.join(KEY_FILE), std::fs::Permissions::from_mode(0o644))
             .unwrap();
