@@ -11,7 +11,7 @@
 //! | `/v1/attestations/ID` | 200 the attestation; 404 `{"error": "not attested yet", "maturity": N}` before it exists; 404 if the event is unknown |
 //!
 //! Another method is 405, another path 404, a request with a body 400, a
-//! request head over [`MAX_REQUEST_HEAD`] 431 (or 414 for its URI).
+//! request head (line and headers) over [`MAX_REQUEST_HEAD`] 431.
 //!
 //! **The server** (hyper 1, HTTP/1.1, a current-thread tokio runtime on a
 //! thread of its own) reads the directory afresh on every request, so an
