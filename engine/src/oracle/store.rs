@@ -105,6 +105,15 @@ pub enum StoreError {
         /// Why.
         source: OracleError,
     },
+    /// The attestation could not be made (a degenerate value, probability
+    /// about 2⁻¹²⁸; or a bug).
+    #[error("cannot attest `{event_id}`: {source}")]
+    Attest {
+        /// The event.
+        event_id: String,
+        /// Why.
+        source: OracleError,
+    },
     /// `announce` of an event id the store already has.
     #[error("event `{event_id}` is already announced; announce a new event under another id")]
     EventExists {
@@ -450,13 +459,12 @@ impl OracleStore {
                     outcome: shorten(outcome),
                     expected: expected_outcomes(announcement.outcomes()),
                 })?;
-        let requested =
-            announcement
-                .outcome_text(parsed)
-                .map_err(|source| StoreError::Announce {
-                    event_id: event_id.to_owned(),
-                    source,
-                })?;
+        let requested = announcement
+            .outcome_text(parsed)
+            .map_err(|source| StoreError::Attest {
+                event_id: event_id.to_owned(),
+                source,
+            })?;
         // Step 2) under the lock, so that another process attesting the
         // same event waits and then sees this one's file.
         let _lock = self.lock()?;
@@ -488,7 +496,7 @@ impl OracleStore {
         let attestation =
             self.key
                 .attest(&announcement, parsed)
-                .map_err(|source| StoreError::Announce {
+                .map_err(|source| StoreError::Attest {
                     event_id: event_id.to_owned(),
                     source,
                 })?;
