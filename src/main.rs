@@ -2,8 +2,9 @@
 //!
 //! Today it authors contracts (`sotto new`, `sotto check`), builds them and
 //! looks at and runs what it built (`sotto build`, `sotto inspect`, `sotto
-//! exec`), runs an agreement end to end (`sotto run`), and runs benchmarks
-//! (`sotto bench`); every subcommand lives
+//! exec`), runs an agreement end to end (`sotto run`), runs an oracle for
+//! bets (`sotto oracle`), and runs benchmarks (`sotto bench`); every
+//! subcommand lives
 //! in its own module and returns an error instead of exiting, so `main` is
 //! the one place that turns failures into a one-line message and an exit
 //! code: 2 for a mistake in the command line itself (clap's own errors, and
@@ -16,6 +17,7 @@ mod author;
 mod bench;
 mod chain_cli;
 mod node_cli;
+mod oracle_cli;
 mod run;
 
 use std::process::ExitCode;
@@ -52,6 +54,9 @@ enum Command {
     Channel(node_cli::ChannelArgs),
     /// Serve a development chain that several nodes share (no anvil needed).
     Chain(chain_cli::ChainArgs),
+    /// Run an oracle for bets: announce events, attest outcomes, serve and
+    /// fetch them.
+    Oracle(oracle_cli::OracleArgs),
 }
 
 /// A mistake in the command line's own arguments (not in a file it names):
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node_cli::run_node(args),
         Command::Channel(args) => node_cli::run_channel(args),
         Command::Chain(args) => chain_cli::run(args),
+        Command::Oracle(args) => oracle_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,10 @@
 //! Oracles and what they settle: announcements and attestations
 //! ([`announcement`]), adaptor signatures on channel states ([`adaptor`]),
 //! bets on an oracle's outcome ([`bet`]), numeric outcomes as digits
-//! ([`numeric`]).
+//! ([`numeric`]); and the oracle as a service: its directory of key,
+//! announcements and attestations ([`store`], which attests at most one
+//! outcome per event, durably, before releasing it), served and fetched
+//! over HTTP ([`http`]).
 //!
 //! The construction is the Discreet Log Contract's, on sotto's channel
 //! states instead of Bitcoin transactions: an oracle announces the nonces
@@ -11,21 +14,25 @@
 //! outcome's point; the attestation decrypts exactly one. The oracle never
 //! learns that the bet exists, and the chain sees an ordinary state.
 //!
-//! **Architecture invariant:** nothing here does I/O except [`http`]; the
-//! rest is pure computation over keys, states and messages, as the channel
-//! protocol is.
+//! **Architecture invariant:** nothing here does I/O except [`store`]
+//! (files) and [`http`] (the network); the rest is pure computation over
+//! keys, states and messages, as the channel protocol is.
 
 pub mod adaptor;
 pub mod announcement;
 pub mod bet;
+pub mod http;
 pub mod numeric;
 mod schnorr;
+pub mod store;
 
 use thiserror::Error;
 
 pub use adaptor::{AdaptorError, AdaptorSignature};
 pub use announcement::{Announcement, Attestation, Attested, OracleKey, Outcome, Outcomes};
 pub use bet::{Bet, BetError, BetSignatures, BetTerms, Payouts, Settlement};
+pub use http::{FetchError, OracleServer, ServerError, fetch_announcement, fetch_attestation};
+pub use store::{OracleStore, StoreError, StoreReader};
 
 /// Why an announcement or an attestation is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
