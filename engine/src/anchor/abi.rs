@@ -295,6 +295,42 @@ pub(super) fn sol_state(state: &State) -> IAdjudicator::State {
     }
 }
 
+/// The state and signatures a `register` or `conclude` calldata carries,
+/// as a watcher of the chain reads them back (`None` for any other call or
+/// for bytes that do not decode).
+pub(super) fn decode_signed(calldata: &[u8]) -> Option<(State, Vec<Signature>)> {
+    let (s, sigs) = match calldata.get(..4)?.try_into().ok()? {
+        IAdjudicator::registerCall::SELECTOR => {
+            let call = IAdjudicator::registerCall::abi_decode(calldata).ok()?;
+            (call.s, call.sigs)
+        }
+        IAdjudicator::concludeCall::SELECTOR => {
+            let call = IAdjudicator::concludeCall::abi_decode(calldata).ok()?;
+            (call.s, call.sigs)
+        }
+        _ => return None,
+    };
+    if sigs.len() % 65 != 0 {
+        return None;
+    }
+    let state = State {
+        channel_id: s.channelId.0,
+        version: s.version,
+        commitment: s.commitment.0,
+        allocation: s
+            .allocation
+            .iter()
+            .map(|a| u64::try_from(*a).ok())
+            .collect::<Option<Vec<_>>>()?,
+        is_final: s.isFinal,
+    };
+    let signatures = sigs
+        .chunks_exact(65)
+        .map(|c| <[u8; 65]>::try_from(c).ok().map(Signature))
+        .collect::<Option<Vec<_>>>()?;
+    Some((state, signatures))
+}
+
 pub(super) fn concat(signatures: &[Signature]) -> Bytes {
     signatures
         .iter()

@@ -35,6 +35,14 @@ pub use serve::{
 };
 pub use test_chain::TestChain;
 
+/// The state and signatures in the calldata of a `register` or `conclude`
+/// transaction (what anyone watching the chain reads from it), or `None`
+/// for any other calldata. A swap's counterparty learns the swap's secret
+/// from the signature a registration publishes ([`crate::oracle::swap`]).
+pub fn signed_state_in(calldata: &[u8]) -> Option<(State, Vec<Signature>)> {
+    abi::decode_signed(calldata)
+}
+
 /// What a party asks of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnchorCall {

@@ -351,9 +351,11 @@ impl Bet {
         let mut points = Vec::with_capacity(entries);
         for e in 0..allocations.len() {
             for mask in &subsets {
-                let parts: Vec<&PublicKey> = (0..n)
-                    .filter(|j| mask & (1 << j) != 0)
-                    .map(|j| &per_oracle[j][e])
+                let parts: Vec<&PublicKey> = per_oracle
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| mask & (1 << j) != 0)
+                    .map(|(_, points)| &points[e])
                     .collect();
                 points.push(
                     PublicKey::combine_keys(&parts)

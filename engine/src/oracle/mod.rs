@@ -25,6 +25,7 @@ pub mod http;
 pub mod numeric;
 mod schnorr;
 pub mod store;
+pub mod swap;
 
 use thiserror::Error;
 
@@ -33,6 +34,7 @@ pub use announcement::{Announcement, Attestation, Attested, OracleKey, Outcome, 
 pub use bet::{Bet, BetError, BetSignatures, BetTerms, Payouts, Settlement};
 pub use http::{FetchError, OracleServer, ServerError, fetch_announcement, fetch_attestation};
 pub use store::{OracleStore, StoreError, StoreReader};
+pub use swap::{Completed, Leg, Swap, SwapError, SwapSecret};
 
 /// Why an announcement or an attestation is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
