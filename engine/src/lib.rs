@@ -22,6 +22,7 @@ pub mod draw;
 pub mod fuzzing;
 pub mod net;
 pub mod node;
+pub mod oracle;
 pub mod play;
 pub mod run;
 pub mod sandbox;

@@ -1,0 +1,3 @@
+//! Oracles: numeric outcomes attested digit by digit (placeholder doc line).
+
+pub mod numeric;
