@@ -256,11 +256,76 @@ fn an_unknown_area_is_refused_with_the_choices() {
 }
 
 #[test]
-fn areas_not_built_yet_say_so() {
-    let output = sotto(&["bench", "oracle", "--quick"]);
-    assert_clean_failure(&output, &["area oracle is not built yet"]);
+fn oracle_reports_bet_setup_as_the_outcomes_grow() {
+    let output = sotto(&["bench", "oracle", "--quick", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Map<String, Value>> = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "setup_enum_2",
+            "setup_enum_16",
+            "setup_enum_128",
+            "setup_enum_1024",
+            "setup_numeric_2^10",
+            "setup_numeric_2^14",
+            "setup_numeric_2^17",
+            "setup_numeric_2^20",
+            "attest_numeric_2^20",
+            "verify_attestation_2^20",
+            "settle_numeric_2^20",
+        ]
+    );
+    // What a party sends: its key, a count, 162 bytes per signature; one
+    // signature per enumerated outcome.
+    let signatures = |name: &str| {
+        let size = int(row(&rows, name), "size_bytes");
+        assert_eq!((size - 37) % 162, 0, "{name}: {size} bytes");
+        (size - 37) / 162
+    };
+    for n in [2, 16, 128, 1024] {
+        assert_eq!(signatures(&format!("setup_enum_{n}")), n);
+    }
+    // Digit prefixes: far fewer signatures than values, growing slowly.
+    let mut last = 0;
+    for bits in [10, 14, 17, 20] {
+        let count = signatures(&format!("setup_numeric_2^{bits}"));
+        assert!(count > last && count < (1 << bits) / 2, "2^{bits}: {count}");
+        last = count;
+    }
+    for r in &rows {
+        assert!(int(r, "median_ns") > 0, "{r:?}");
+        if r["name"].as_str().unwrap().starts_with("setup_") {
+            assert!(int(r, "prove_ns") > 0 && int(r, "verify_ns") > 0, "{r:?}");
+            // Both parties sign and verify: more than one party's signing.
+            assert!(int(r, "median_ns") > int(r, "prove_ns"), "{r:?}");
+        }
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("setup_numeric_2^20 median"), "{stderr}");
+    assert!(stderr.contains("against 1048576"), "{stderr}");
+}
+
+#[test]
+fn an_area_without_a_chart_refuses_plot() {
+    let dir = scratch("oracle-plot");
+    let svg = dir.join("o.svg");
+    let output = sotto(&[
+        "bench",
+        "oracle",
+        "--quick",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, &["area oracle has no chart"]);
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+    assert!(!svg.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -98,6 +98,31 @@ pub enum Payouts {
     Numeric(Vec<(Vec<u8>, Vec<u64>)>),
 }
 
+impl Payouts {
+    /// The payouts of a two-party numeric bet on `curve` (what the first
+    /// party gets; the second gets the rest of the curve's collateral),
+    /// rounded by `rounding`, as the digit prefixes that cover each run of
+    /// values paying alike ([`super::numeric::compress`]).
+    pub fn numeric(
+        curve: &super::numeric::PayoutCurve,
+        rounding: &super::numeric::RoundingIntervals,
+    ) -> Result<Payouts, super::numeric::NumericError> {
+        let ranges = super::numeric::ranges(curve, rounding)?;
+        let total = curve.collateral();
+        Ok(Payouts::Numeric(
+            super::numeric::compress(&ranges, curve.domain())?
+                .into_iter()
+                .map(|(prefix, payout)| {
+                    (
+                        prefix.digits().to_vec(),
+                        vec![payout, total.saturating_sub(payout)],
+                    )
+                })
+                .collect(),
+        ))
+    }
+}
+
 /// The terms of a bet.
 #[derive(Debug, Clone)]
 pub struct BetTerms {
