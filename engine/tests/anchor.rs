@@ -20,7 +20,7 @@ use rand::{Rng as _, SeedableRng as _};
 use sotto_engine::anchor::{
     Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, EmbeddedError,
 };
-use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State, recover};
+use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State, Window, recover};
 
 use lifecycle::{DevChain, GasProfile, Watch};
 
@@ -127,6 +127,21 @@ fn channel_ids_and_digests_agree_with_the_contract() {
             state.digest(),
             "{state:?}"
         );
+        let bound = |rng: &mut StdRng| match rng.gen_range(0..3) {
+            0 => 0,
+            1 => rng.gen_range(0..10_000_000),
+            _ => rng.r#gen(),
+        };
+        let window = Window {
+            not_before: bound(&mut rng),
+            not_after: bound(&mut rng),
+        };
+        assert_eq!(
+            chain.timed_digest_on_chain(&state, &window).unwrap(),
+            state.timed_digest(&window),
+            "{state:?} {window:?}"
+        );
+        assert_ne!(state.timed_digest(&window), state.digest());
     }
 }
 

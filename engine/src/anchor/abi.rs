@@ -57,12 +57,15 @@ sol! {
         error NotRegistered();
         error NothingToWithdraw(uint256 party);
         error PayoutFailed(uint256 party);
+        error OutsideWindow(uint64 notBefore, uint64 notAfter);
 
         function channelId(Params calldata p) external pure returns (bytes32);
         function stateDigest(State calldata s) external pure returns (bytes32);
         function deposit(Params calldata p, uint256 party) external payable;
         function conclude(Params calldata p, State calldata s, bytes calldata sigs) external;
         function register(Params calldata p, State calldata s, bytes calldata sigs) external;
+        function registerTimed(Params calldata p, State calldata s, uint64 notBefore, uint64 notAfter, bytes calldata sigs) external;
+        function timedDigest(bytes32 digest, uint64 notBefore, uint64 notAfter) external pure returns (bytes32);
         function finalize(Params calldata p, State calldata s) external;
         function withdraw(Params calldata p, uint256 party) external;
     }
@@ -134,6 +137,21 @@ pub(super) fn encode_call(params: &ChannelParams, call: &AnchorCall) -> (Vec<u8>
             .abi_encode(),
             U256::ZERO,
         ),
+        AnchorCall::RegisterTimed {
+            state,
+            window,
+            signatures,
+        } => (
+            IAdjudicator::registerTimedCall {
+                p,
+                s: sol_state(state),
+                notBefore: window.not_before,
+                notAfter: window.not_after,
+                sigs: concat(signatures),
+            }
+            .abi_encode(),
+            U256::ZERO,
+        ),
         AnchorCall::Finalize { state } => (
             IAdjudicator::finalizeCall {
                 p,
@@ -161,7 +179,8 @@ pub(super) fn function_name(selector: [u8; 4]) -> Option<&'static str> {
     Some(match selector {
         s if s == depositCall::SELECTOR => "deposit",
         s if s == concludeCall::SELECTOR => "conclude",
-        s if s == registerCall::SELECTOR => "register",
+        s if s == registerCall::SELECTOR || s == registerTimedCall::SELECTOR => "register",
+        s if s == timedDigestCall::SELECTOR => "timedDigest",
         s if s == finalizeCall::SELECTOR => "finalize",
         s if s == withdrawCall::SELECTOR => "withdraw",
         s if s == channelIdCall::SELECTOR => "channelId",
@@ -216,6 +235,10 @@ pub(super) fn decode_revert(data: &[u8]) -> AnchorError {
         E::PeriodNotOver(_) => AnchorError::Period("is not over"),
         E::NoDispute(_) => AnchorError::NoDispute,
         E::NotRegistered(_) => AnchorError::NotRegistered,
+        E::OutsideWindow(e) => AnchorError::OutsideWindow {
+            not_before: e.notBefore,
+            not_after: e.notAfter,
+        },
         E::NothingToWithdraw(e) => AnchorError::NothingToWithdraw(party(e.party)),
         E::PayoutFailed(e) => AnchorError::Backend(format!(
             "paying party #{} failed; it is still owed",
@@ -295,7 +318,8 @@ pub(super) fn sol_state(state: &State) -> IAdjudicator::State {
     }
 }
 
-/// The state and signatures a `register` or `conclude` calldata carries,
+/// The state and signatures a `register`, `registerTimed` or `conclude`
+/// calldata carries,
 /// as a watcher of the chain reads them back (`None` for any other call or
 /// for bytes that do not decode).
 pub(super) fn decode_signed(calldata: &[u8]) -> Option<(State, Vec<Signature>)> {
@@ -306,6 +330,10 @@ pub(super) fn decode_signed(calldata: &[u8]) -> Option<(State, Vec<Signature>)> 
         }
         IAdjudicator::concludeCall::SELECTOR => {
             let call = IAdjudicator::concludeCall::abi_decode(calldata).ok()?;
+            (call.s, call.sigs)
+        }
+        IAdjudicator::registerTimedCall::SELECTOR => {
+            let call = IAdjudicator::registerTimedCall::abi_decode(calldata).ok()?;
             (call.s, call.sigs)
         }
         _ => return None,

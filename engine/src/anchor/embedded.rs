@@ -694,6 +694,26 @@ impl EmbeddedChain {
         Ok(digest.0)
     }
 
+    /// The adjudicator's `timedDigest(stateDigest(state), window)`.
+    pub fn timed_digest_on_chain(
+        &mut self,
+        state: &State,
+        window: &crate::state::Window,
+    ) -> Result<[u8; 32], AnchorError> {
+        let digest = self.state_digest_on_chain(state)?;
+        let out = self.call_view(
+            &IAdjudicator::timedDigestCall {
+                digest: digest.into(),
+                notBefore: window.not_before,
+                notAfter: window.not_after,
+            }
+            .abi_encode(),
+        )?;
+        let timed = IAdjudicator::timedDigestCall::abi_decode_returns(&out)
+            .map_err(|e| AnchorError::Backend(format!("timedDigest returned {e}")))?;
+        Ok(timed.0)
+    }
+
     /// Whether the adjudicator's code is the artifact's deployed bytecode.
     fn check_code(&self, artifact: &Artifact) -> Result<(), EmbeddedError> {
         let info = self.world.account(self.adjudicator);

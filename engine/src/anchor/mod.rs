@@ -25,7 +25,7 @@ mod test_chain;
 
 use thiserror::Error;
 
-use crate::state::{Address, ChannelParams, Signature, State};
+use crate::state::{Address, ChannelParams, Signature, State, Window};
 
 pub use embedded::{EmbeddedChain, EmbeddedError, MinedLog, MinedTransaction};
 pub use rpc::{RpcChain, RpcOptions};
@@ -69,6 +69,18 @@ pub enum AnchorCall {
         /// Every participant's signature, in party order.
         signatures: Vec<Signature>,
     },
+    /// Register a fully signed time-bounded state: as [`AnchorCall::Register`],
+    /// but the participants signed [`State::timed_digest`] and the chain
+    /// accepts it only inside its window.
+    RegisterTimed {
+        /// The state.
+        state: State,
+        /// When it may be registered.
+        window: Window,
+        /// Every participant's signature of its timed digest, in party
+        /// order.
+        signatures: Vec<Signature>,
+    },
     /// After the challenge period: settle on the registered state (the
     /// chain keeps only its hash, so the call carries it again).
     Finalize {
@@ -96,7 +108,9 @@ impl AnchorCall {
         match self {
             AnchorCall::Deposit { .. } => "deposit",
             AnchorCall::Conclude { .. } => "conclude",
-            AnchorCall::Register { .. } => "register",
+            // A time-bounded registration is a registration: the same
+            // event, the same dispute.
+            AnchorCall::Register { .. } | AnchorCall::RegisterTimed { .. } => "register",
             AnchorCall::Finalize { .. } => "finalize",
             AnchorCall::Withdraw { .. } => "withdraw",
         }
@@ -165,6 +179,16 @@ pub enum AnchorError {
     /// The challenge period is over (refute) or not over yet (finalize).
     #[error("the challenge period {0}")]
     Period(&'static str),
+    /// A time-bounded state registered outside its window.
+    #[error(
+        "the state may be registered only from {not_before} until before {not_after} (0: no bound)"
+    )]
+    OutsideWindow {
+        /// Its start.
+        not_before: u64,
+        /// Its end (0: none).
+        not_after: u64,
+    },
     /// Nothing registered to finalize.
     #[error("no dispute is registered")]
     NoDispute,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Anchor, AnchorCall, AnchorError, ChainEvent, Receipt};
-use crate::state::{Address, ChannelParams, Signature, State, recover};
+use crate::state::{Address, ChannelParams, Signature, State, Window, recover};
 
 /// The test chain's (nominal) adjudicator address.
 const TEST_ADJUDICATOR: Address = Address([0xad; 20]);
@@ -82,6 +82,7 @@ fn check_state(
     c: &OnChain,
     state: &State,
     signatures: &[Signature],
+    window: Option<&Window>,
 ) -> Result<(), AnchorError> {
     if state.channel_id != params.channel_id() {
         return Err(AnchorError::WrongChannel);
@@ -89,7 +90,10 @@ fn check_state(
     if signatures.len() != params.participants.len() {
         return Err(AnchorError::BadSignature);
     }
-    let digest = state.digest();
+    let digest = match window {
+        Some(w) => state.timed_digest(w),
+        None => state.digest(),
+    };
     for (who, sig) in params.participants.iter().zip(signatures) {
         if recover(&digest, sig).ok().as_ref() != Some(who) {
             return Err(AnchorError::BadSignature);
@@ -104,6 +108,47 @@ fn check_state(
     if state.allocation.len() != params.participants.len() || (paid > held && state.version > 0) {
         return Err(AnchorError::BadAllocation);
     }
+    Ok(())
+}
+
+/// A registration, plain or time-bounded (in the adjudicator's order: the
+/// window, then the state's checks, then the dispute's).
+fn register(
+    params: &ChannelParams,
+    c: &mut OnChain,
+    now: u64,
+    state: &State,
+    signatures: &[Signature],
+    window: Option<&Window>,
+) -> Result<(), AnchorError> {
+    if let Some(w) = window
+        && !w.contains(now)
+    {
+        return Err(AnchorError::OutsideWindow {
+            not_before: w.not_before,
+            not_after: w.not_after,
+        });
+    }
+    check_state(params, c, state, signatures, window)?;
+    let until = match &c.registered {
+        Some((old, until)) => {
+            if now >= *until {
+                return Err(AnchorError::Period("is over"));
+            }
+            if state.version <= old.version {
+                return Err(AnchorError::Stale {
+                    registered: old.version,
+                });
+            }
+            *until
+        }
+        None => now.saturating_add(params.challenge_period),
+    };
+    c.registered = Some((state.clone(), until));
+    c.log.push(ChainEvent::Registered {
+        state: state.clone(),
+        until,
+    });
     Ok(())
 }
 
@@ -142,7 +187,7 @@ impl Anchor for TestChain {
                 });
             }
             AnchorCall::Conclude { state, signatures } => {
-                check_state(params, c, state, signatures)?;
+                check_state(params, c, state, signatures, None)?;
                 if !state.is_final {
                     return Err(AnchorError::NotFinal);
                 }
@@ -172,26 +217,14 @@ impl Anchor for TestChain {
                 }
             }
             AnchorCall::Register { state, signatures } => {
-                check_state(params, c, state, signatures)?;
-                let until = match &c.registered {
-                    Some((old, until)) => {
-                        if now >= *until {
-                            return Err(AnchorError::Period("is over"));
-                        }
-                        if state.version <= old.version {
-                            return Err(AnchorError::Stale {
-                                registered: old.version,
-                            });
-                        }
-                        *until
-                    }
-                    None => now.saturating_add(params.challenge_period),
-                };
-                c.registered = Some((state.clone(), until));
-                c.log.push(ChainEvent::Registered {
-                    state: state.clone(),
-                    until,
-                });
+                register(params, c, now, state, signatures, None)?;
+            }
+            AnchorCall::RegisterTimed {
+                state,
+                window,
+                signatures,
+            } => {
+                register(params, c, now, state, signatures, Some(window))?;
             }
             AnchorCall::Finalize { state: claimed } => {
                 let Some((state, until)) = &c.registered else {

@@ -139,6 +139,47 @@ impl State {
     }
 }
 
+/// When a time-bounded state may be registered: from `not_before` (chain
+/// time, seconds) until before `not_after`; 0 for either means no bound.
+/// The adjudicator checks it (`registerTimed`); its participants sign
+/// [`State::timed_digest`], so the window cannot be moved and the
+/// signatures are worth nothing as a plain state's. A refund that applies
+/// only after a deadline, and a swap offer that lapses at one, are such
+/// states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    /// The earliest time it may be registered (0: any time).
+    pub not_before: u64,
+    /// The time from which it may no longer be registered (0: never).
+    pub not_after: u64,
+}
+
+impl Window {
+    /// Whether `now` is inside the window.
+    pub fn contains(&self, now: u64) -> bool {
+        now >= self.not_before && (self.not_after == 0 || now < self.not_after)
+    }
+}
+
+/// `keccak256("sotto/timed-state/v1")`, the adjudicator's `TIMED`.
+fn timed_tag() -> [u8; 32] {
+    Keccak256::digest(b"sotto/timed-state/v1").into()
+}
+
+impl State {
+    /// `keccak256(abi.encode(TIMED, digest, not_before, not_after))`: what
+    /// every participant signs of this state bounded by `window`, as the
+    /// adjudicator's `timedDigest` computes it.
+    pub fn timed_digest(&self, window: &Window) -> [u8; 32] {
+        let mut encoded = [0u8; 128];
+        encoded[..32].copy_from_slice(&timed_tag());
+        encoded[32..64].copy_from_slice(&self.digest());
+        encoded[88..96].copy_from_slice(&window.not_before.to_be_bytes());
+        encoded[120..128].copy_from_slice(&window.not_after.to_be_bytes());
+        Keccak256::digest(encoded).into()
+    }
+}
+
 /// `keccak256(public ‖ c₁ ‖ … ‖ cₙ)`: the canonical public state encoding
 /// (`sandbox::encode_state`) followed by the private fields' commitments in
 /// ABI field order.

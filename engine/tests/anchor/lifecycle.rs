@@ -22,7 +22,7 @@
 #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
 
 use sotto_engine::anchor::{Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, Receipt};
-use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
+use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State, Window};
 
 /// What the lifecycle needs of a backend beyond [`Anchor`].
 pub(crate) trait DevChain: Anchor {
@@ -163,6 +163,112 @@ pub(crate) fn lifecycle<C: DevChain>(chain: &mut C) {
     refuted_registration(chain, 3);
     refund_of_an_unfunded_channel(chain, 4);
     every_revert(chain, 5);
+    time_bounded_registrations(chain, 6, 7);
+}
+
+/// Alice's and Bob's signatures of `state` bounded by `window`.
+pub(crate) fn sign_timed(state: &State, window: &Window) -> Vec<Signature> {
+    let [alice, bob, _] = keys();
+    let digest = state.timed_digest(window);
+    vec![alice.sign(&digest), bob.sign(&digest)]
+}
+
+/// A time-bounded state registers only inside its window, only with
+/// signatures of its timed digest (not a plain state's, not another
+/// window's), and then is a registration like any other: a later plain
+/// state refutes it. An expired one cannot refute.
+pub(crate) fn time_bounded_registrations<C: DevChain>(chain: &mut C, nonce: u64, other: u64) {
+    let p = params(chain, nonce);
+    let mut watch = Watch::new(&p);
+    deposit(chain, &p, 0, 500);
+    deposit(chain, &p, 1, 500);
+    watch.take(chain);
+    let now = chain.now();
+    let window = Window {
+        not_before: now + 100,
+        not_after: now + 300,
+    };
+    let refund = state(&p, 3, &[500, 500], false);
+    let timed =
+        |state: &State, window: Window, signatures: Vec<Signature>| AnchorCall::RegisterTimed {
+            state: state.clone(),
+            window,
+            signatures,
+        };
+    let early = chain.submit(&p, &timed(&refund, window, sign_timed(&refund, &window)));
+    assert_eq!(
+        early,
+        Err(AnchorError::OutsideWindow {
+            not_before: window.not_before,
+            not_after: window.not_after
+        })
+    );
+    chain.advance(100).unwrap();
+    // Signatures of the plain digest, or of another window, are refused;
+    // and the timed signatures are no plain state's.
+    assert_eq!(
+        chain.submit(&p, &timed(&refund, window, sign(&refund))),
+        Err(AnchorError::BadSignature)
+    );
+    let wider = Window {
+        not_before: 0,
+        not_after: 0,
+    };
+    assert_eq!(
+        chain.submit(&p, &timed(&refund, wider, sign_timed(&refund, &window))),
+        Err(AnchorError::BadSignature)
+    );
+    assert_eq!(
+        chain.submit(
+            &p,
+            &AnchorCall::Register {
+                state: refund.clone(),
+                signatures: sign_timed(&refund, &window)
+            }
+        ),
+        Err(AnchorError::BadSignature)
+    );
+    chain
+        .submit(&p, &timed(&refund, window, sign_timed(&refund, &window)))
+        .unwrap();
+    let events = watch.take(chain);
+    assert!(
+        matches!(events.as_slice(), [ChainEvent::Registered { state, .. }] if *state == refund),
+        "{events:?}"
+    );
+    // A later plain state refutes it, and settles.
+    let later = state(&p, 4, &[900, 100], false);
+    chain.submit(&p, &register(&later)).unwrap();
+    chain.advance(PERIOD).unwrap();
+    chain
+        .submit(&p, &AnchorCall::Finalize { state: later })
+        .unwrap();
+    assert!(watch.take(chain).contains(&ChainEvent::Concluded {
+        allocation: vec![900, 100],
+        cooperative: false
+    }));
+
+    // On another channel: a state that expires cannot refute after its end.
+    let q = params(chain, other);
+    deposit(chain, &q, 0, 500);
+    deposit(chain, &q, 1, 500);
+    let now = chain.now();
+    let offer = Window {
+        not_before: 0,
+        not_after: now + 50,
+    };
+    chain
+        .submit(&q, &register(&state(&q, 1, &[500, 500], false)))
+        .unwrap();
+    chain.advance(50).unwrap();
+    let swap = state(&q, 2, &[200, 800], false);
+    assert_eq!(
+        chain.submit(&q, &timed(&swap, offer, sign_timed(&swap, &offer))),
+        Err(AnchorError::OutsideWindow {
+            not_before: 0,
+            not_after: offer.not_after
+        })
+    );
 }
 
 /// Open, fund, close cooperatively: both paid at once; afterwards nothing

@@ -115,6 +115,9 @@ contract Adjudicator {
     error NothingToWithdraw(uint256 party);
     /// Paying `party` failed; it is still owed.
     error PayoutFailed(uint256 party);
+    /// A time-bounded state registered outside its window: before
+    /// `notBefore`, or at or after `notAfter` (0: no end).
+    error OutsideWindow(uint64 notBefore, uint64 notAfter);
 
     /// secp256k1n / 2: a larger s is the malleable twin of a valid signature.
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -122,6 +125,9 @@ contract Adjudicator {
     uint256 private constant AMOUNT_MASK = (1 << 120) - 1;
     uint256 private constant CONCLUDED = 1 << 255;
     uint256 private constant REGISTERED = 1 << 128;
+    /// keccak256("sotto/timed-state/v1"): separates the digests of
+    /// time-bounded states from every plain state digest.
+    bytes32 private constant TIMED = keccak256("sotto/timed-state/v1");
 
     mapping(bytes32 => Channel) private channels;
 
@@ -133,6 +139,16 @@ contract Adjudicator {
     /// keccak256(abi.encode(s)): the digest every participant signs.
     function stateDigest(State calldata s) public pure returns (bytes32) {
         return digestOf(s);
+    }
+
+    /// keccak256(abi.encode(TIMED, stateDigest(s), notBefore, notAfter)):
+    /// what every participant signs of a time-bounded state.
+    function timedDigest(bytes32 digest, uint64 notBefore, uint64 notAfter)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(TIMED, digest, notBefore, notAfter));
     }
 
     /// Credits msg.value to `party`'s deposit.
@@ -160,7 +176,7 @@ contract Adjudicator {
         Channel storage c = channels[cid];
         uint256 first = c.funds[0];
         if (first & CONCLUDED != 0) revert ChannelConcluded();
-        (, bool over) = check(who, cid, c, first, s, sigs);
+        (, bool over) = check(who, cid, c, first, s, sigs, false, 0, 0);
         if (!s.isFinal) revert NotFinal();
         uint256 n = who.length;
         // Step 1) settle: the allocation, or (a version-0 state beyond the
@@ -193,7 +209,45 @@ contract Adjudicator {
         Channel storage c = channels[cid];
         uint256 first = c.funds[0];
         if (first & CONCLUDED != 0) revert ChannelConcluded();
-        (bytes32 digest,) = check(who, cid, c, first, s, sigs);
+        (bytes32 digest,) = check(who, cid, c, first, s, sigs, false, 0, 0);
+        record(p, c, cid, s, digest);
+    }
+
+    /// Registers a fully signed time-bounded state, as `register` does a
+    /// plain one, but only at notBefore <= block.timestamp < notAfter
+    /// (notAfter 0: no end). Its participants signed
+    /// timedDigest(stateDigest(s), notBefore, notAfter), so the same
+    /// signatures are worth nothing to `register` or `conclude`, and no
+    /// one can move the window. A refund that applies only after a
+    /// deadline, or a swap offer that lapses at one, is such a state.
+    function registerTimed(
+        Params calldata p,
+        State calldata s,
+        uint64 notBefore,
+        uint64 notAfter,
+        bytes calldata sigs
+    ) external {
+        (bytes32 cid, address[] calldata who) = bind(p);
+        Channel storage c = channels[cid];
+        uint256 first = c.funds[0];
+        if (first & CONCLUDED != 0) revert ChannelConcluded();
+        if (block.timestamp < notBefore || (notAfter != 0 && block.timestamp >= notAfter)) {
+            revert OutsideWindow(notBefore, notAfter);
+        }
+        (bytes32 digest,) = check(who, cid, c, first, s, sigs, true, notBefore, notAfter);
+        record(p, c, cid, s, digest);
+    }
+
+    /// The dispute's bookkeeping for a state whose checks passed: the first
+    /// registration starts the challenge period; inside it, only a higher
+    /// version refutes (the period is not extended).
+    function record(
+        Params calldata p,
+        Channel storage c,
+        bytes32 cid,
+        State calldata s,
+        bytes32 digest
+    ) private {
         uint256 d = c.dispute;
         uint64 until;
         if (d & REGISTERED != 0) {
@@ -321,14 +375,19 @@ contract Adjudicator {
     /// The checks every signed state passes (test_chain.rs `check_state`,
     /// in its order): the channel, one valid low-s signature per
     /// participant, an allocation of one entry per participant within the
-    /// deposits (version 0 excepted: see `settlement`).
+    /// deposits (version 0 excepted: see `settlement`). The signatures are
+    /// of the state's digest, or, for a time-bounded state (`timed`), of
+    /// timedDigest(digest, notBefore, notAfter). Returns the state's digest.
     function check(
         address[] calldata who,
         bytes32 cid,
         Channel storage c,
         uint256 first,
         State calldata s,
-        bytes calldata sigs
+        bytes calldata sigs,
+        bool timed,
+        uint64 notBefore,
+        uint64 notAfter
     ) private view returns (bytes32 digest, bool over) {
         // Step 1) the state is this channel's.
         if (s.channelId != cid) revert WrongChannel();
@@ -336,6 +395,7 @@ contract Adjudicator {
         uint256 n = who.length;
         if (sigs.length != 65 * n) revert SignatureCount(sigs.length);
         digest = digestOf(s);
+        bytes32 signed = timed ? timedDigest(digest, notBefore, notAfter) : digest;
         for (uint256 i = 0; i < n; ++i) {
             bytes32 r;
             uint256 high;
@@ -354,7 +414,7 @@ contract Adjudicator {
             }
             // Step 2.b) it recovers to the participant (ecrecover's 0 for
             // "no key" never matches: a zero participant would).
-            address signer = ecrecover(digest, v, r, bytes32(high));
+            address signer = ecrecover(signed, v, r, bytes32(high));
             if (signer == address(0) || signer != who[i]) revert BadSignature(i);
         }
         // Step 3) one entry per participant, within the deposits but at
