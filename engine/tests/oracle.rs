@@ -103,6 +103,7 @@ fn the_winner_settles_on_chain_when_the_loser_goes_silent() {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+            refund_after: None,
         },
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(2)).unwrap();
@@ -164,6 +165,7 @@ fn a_loser_who_registers_the_pre_bet_state_is_refuted_with_the_outcome() {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: Payouts::Enumerated(vec![vec![180, 20], vec![100, 100], vec![20, 180]]),
+            refund_after: None,
         },
     );
     // Bob, who will lose, registers the last state before the bet.
@@ -226,6 +228,7 @@ fn cooperating_parties_close_at_once_on_the_settled_outcome() {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: Payouts::Enumerated(vec![vec![150, 50], vec![100, 100], vec![50, 150]]),
+            refund_after: None,
         },
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(1)).unwrap();
@@ -273,6 +276,7 @@ fn two_of_three_oracles_settle_on_chain() {
             announcements: anns.clone(),
             threshold: 2,
             payouts: Payouts::Enumerated(vec![vec![170, 30], vec![100, 100], vec![30, 170]]),
+            refund_after: None,
         },
     );
     assert_eq!(bet.entries(), 9);
@@ -317,6 +321,7 @@ fn the_chain_sees_an_ordinary_state_and_nothing_of_the_oracle() {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+            refund_after: None,
         },
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(0)).unwrap();
@@ -394,4 +399,111 @@ fn the_chain_sees_an_ordinary_state_and_nothing_of_the_oracle() {
             hex::encode(secret)
         );
     }
+}
+
+/// A bet with a refund from `deadline` on.
+fn with_refund(
+    c: &Channel,
+    ann: &Announcement,
+    deadline: u64,
+) -> (Bet, BetSignatures, BetSignatures) {
+    set_up(
+        c,
+        BetTerms {
+            announcements: vec![ann.clone()],
+            threshold: 1,
+            payouts: Payouts::Enumerated(vec![vec![190, 10], vec![100, 100], vec![10, 190]]),
+            refund_after: Some(deadline),
+        },
+    )
+}
+
+#[test]
+fn an_oracle_that_never_attests_leaves_a_refund_after_the_deadline() {
+    let mut c = channel(7);
+    let oracle = OracleKey::generate();
+    let ann = match_result(&oracle);
+    let deadline = c.chain.now() + 5_000;
+    let (bet, from_alice, _) = with_refund(&c, &ann, deadline);
+    // The refund pays back the base state at v + 1; outcomes are v + 2.
+    let (refund_state, window) = bet.refund_state().unwrap();
+    assert_eq!(refund_state.version, 4);
+    assert_eq!(refund_state.allocation, vec![100, 100]);
+    assert!(bet.states().iter().all(|s| s.version == 5));
+    let (state, window_, signatures) = bet.refund(1, &c.bob, &[(0, &from_alice)]).unwrap();
+    assert_eq!(&window_, window);
+    let call = AnchorCall::RegisterTimed {
+        state: state.clone(),
+        window: window_,
+        signatures,
+    };
+    // Not before the deadline: nobody can cut the bet short.
+    assert_eq!(
+        c.chain.submit(&c.params, &call),
+        Err(AnchorError::OutsideWindow {
+            not_before: deadline,
+            not_after: 0
+        })
+    );
+    // The oracle stays silent; after the deadline Bob takes the refund.
+    c.chain.advance(5_000).unwrap();
+    c.chain.submit(&c.params, &call).unwrap();
+    c.chain.advance(PERIOD).unwrap();
+    c.chain
+        .submit(&c.params, &AnchorCall::Finalize { state })
+        .unwrap();
+    assert!(events(&mut c).contains(&ChainEvent::Concluded {
+        allocation: vec![100, 100],
+        cooperative: false
+    }));
+}
+
+#[test]
+fn a_late_attestation_refutes_a_registered_refund() {
+    let mut c = channel(8);
+    let oracle = OracleKey::generate();
+    let ann = match_result(&oracle);
+    let deadline = c.chain.now() + 100;
+    let (bet, from_alice, from_bob) = with_refund(&c, &ann, deadline);
+    c.chain.advance(100).unwrap();
+    // Alice, who fears the outcome, registers the refund at the deadline.
+    let (state, window, signatures) = bet.refund(0, &c.alice, &[(1, &from_bob)]).unwrap();
+    c.chain
+        .submit(
+            &c.params,
+            &AnchorCall::RegisterTimed {
+                state,
+                window,
+                signatures,
+            },
+        )
+        .unwrap();
+    // The oracle attests inside the challenge period: Bob's outcome state
+    // (version v + 2) refutes the refund (v + 1).
+    let attestation = oracle.attest(&ann, Outcome::Enumerated(2)).unwrap();
+    let settled = bet
+        .settle(&[attestation], 1, &c.bob, &[(0, &from_alice)])
+        .unwrap();
+    c.chain
+        .submit(
+            &c.params,
+            &AnchorCall::Register {
+                state: settled.state.clone(),
+                signatures: settled.signatures,
+            },
+        )
+        .unwrap();
+    c.chain.advance(PERIOD).unwrap();
+    c.chain
+        .submit(
+            &c.params,
+            &AnchorCall::Finalize {
+                state: settled.state,
+            },
+        )
+        .unwrap();
+    assert!(events(&mut c).contains(&ChainEvent::Concluded {
+        allocation: vec![10, 190],
+        cooperative: false
+    }));
 }

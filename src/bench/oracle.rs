@@ -169,6 +169,7 @@ pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
             announcements: vec![ann],
             threshold: 1,
             payouts: Payouts::Enumerated(payouts),
+            refund_after: None,
         };
         report.rows.push(setup(budget, &f, name, &terms)?.row);
         progress.done(1);
@@ -190,6 +191,7 @@ pub(crate) fn run(budget: Budget, progress: &Progress) -> Result<Report> {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: linear(bits)?,
+            refund_after: None,
         };
         let measured = setup(budget, &f, name.clone(), &terms)?;
         let values = 1u64 << bits;

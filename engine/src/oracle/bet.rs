@@ -23,10 +23,16 @@
 //! oracles are trusted not to. The adjudicator would then take whichever is
 //! registered first, and refuse the other as not newer.
 //!
-//! Not here yet: the refund state after a deadline (it needs a time lock
-//! the adjudicator can check, which `State` does not carry), and the bet's
-//! messages in the node's channel protocol (the parties exchange
-//! [`BetSignatures`] as bytes).
+//! **Refund.** With [`BetTerms::refund_after`] set, the parties also sign a
+//! *refund state* that pays back the base state's allocation: version
+//! `v + 1`, registrable only from that time on (a time-bounded state,
+//! [`crate::state::Window`], which the adjudicator checks), while the
+//! outcome states take version `v + 2`. If the oracles never attest,
+//! either party registers the refund after the deadline; if they attest
+//! while a refund is being disputed, the outcome state refutes it.
+//!
+//! Not here yet: the bet's messages in the node's channel protocol (the
+//! parties exchange [`BetSignatures`] as bytes).
 
 use std::collections::HashMap;
 
@@ -38,7 +44,7 @@ use super::OracleError;
 use super::adaptor::{ADAPTOR_SIGNATURE_LEN, AdaptorError, AdaptorSignature};
 use super::announcement::{Announcement, Attestation, Outcome, Outcomes, digits_of};
 use crate::state::keys::{Address, Signature, SigningKey};
-use crate::state::{ChannelParams, State};
+use crate::state::{ChannelParams, State, Window};
 
 /// Most adaptor signatures one bet may need from each party (32 MiB of
 /// signatures): a bound on what a peer can make us verify.
@@ -133,6 +139,10 @@ pub struct BetTerms {
     pub threshold: usize,
     /// What each outcome pays.
     pub payouts: Payouts,
+    /// If set, a refund of the base state's allocation that applies from
+    /// this chain time on (seconds) if no outcome is settled: for oracles
+    /// that never attest.
+    pub refund_after: Option<u64>,
 }
 
 /// A bet set up on a base state: its outcome states and the point of every
@@ -149,6 +159,8 @@ pub struct Bet {
     subsets: Vec<u32>,
     /// One point per (payout entry, subset), entry-major.
     points: Vec<PublicKey>,
+    /// The refund state, its window and the digest its signatures sign.
+    refund: Option<(State, Window, [u8; 32])>,
 }
 
 /// One party's adaptor signatures for a bet, in [`Bet`]'s entry order.
@@ -156,6 +168,9 @@ pub struct Bet {
 pub struct BetSignatures {
     signer: PublicKey,
     signatures: Vec<AdaptorSignature>,
+    /// The party's ordinary signature of the refund state's timed digest,
+    /// if the bet has a refund.
+    refund: Option<Signature>,
 }
 
 impl BetSignatures {
@@ -169,14 +184,22 @@ impl BetSignatures {
         self.signatures.is_empty()
     }
 
-    /// The wire form: the signer's 33-byte key, a 4-byte count, then the
-    /// signatures.
+    /// The wire form: the signer's 33-byte key, a 4-byte count, the
+    /// adaptor signatures, then a byte 0, or 1 and the 65-byte refund
+    /// signature.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(37 + self.signatures.len() * ADAPTOR_SIGNATURE_LEN);
+        let mut out = Vec::with_capacity(38 + 65 + self.signatures.len() * ADAPTOR_SIGNATURE_LEN);
         out.extend_from_slice(&self.signer.serialize());
         out.extend_from_slice(&(self.signatures.len() as u32).to_be_bytes());
         for s in &self.signatures {
             out.extend_from_slice(&s.to_bytes());
+        }
+        match &self.refund {
+            None => out.push(0),
+            Some(sig) => {
+                out.push(1);
+                out.extend_from_slice(&sig.0);
+            }
         }
         out
     }
@@ -194,19 +217,27 @@ impl BetSignatures {
         if count > MAX_ENTRIES {
             return Err(format!("{count} signatures; at most {MAX_ENTRIES}"));
         }
-        let body = &bytes[37..];
-        if body.len() != count * ADAPTOR_SIGNATURE_LEN {
-            return Err(format!(
-                "{} bytes for {count} signatures of {ADAPTOR_SIGNATURE_LEN}",
-                body.len()
-            ));
-        }
+        let body_len = count * ADAPTOR_SIGNATURE_LEN;
+        let body = bytes
+            .get(37..37 + body_len)
+            .ok_or_else(|| format!("shorter than {count} signatures of {ADAPTOR_SIGNATURE_LEN}"))?;
         let signatures = body
             .chunks_exact(ADAPTOR_SIGNATURE_LEN)
             .map(AdaptorSignature::from_bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        Ok(BetSignatures { signer, signatures })
+        let refund = match &bytes[37 + body_len..] {
+            [0] => None,
+            [1, sig @ ..] => Some(Signature(
+                <[u8; 65]>::try_from(sig).map_err(|_| "the refund signature is not 65 bytes")?,
+            )),
+            _ => return Err("the refund field is neither 0 nor 1 and 65 bytes".into()),
+        };
+        Ok(BetSignatures {
+            signer,
+            signatures,
+            refund,
+        })
     }
 }
 
@@ -234,6 +265,14 @@ pub fn outcome_commitment(base: &[u8; 32], allocation: &[u64]) -> [u8; 32] {
     for a in allocation {
         hasher.update(a.to_be_bytes());
     }
+    hasher.finalize().into()
+}
+
+/// The commitment of a bet's refund state.
+pub fn refund_commitment(base: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = Keccak256::new();
+    hasher.update(b"sotto/oracle-bet-refund/v1");
+    hasher.update(base);
     hasher.finalize().into()
 }
 
@@ -346,6 +385,24 @@ impl Bet {
             )));
         }
 
+        // The refund, if any, takes version v + 1 and the outcomes v + 2,
+        // so that a settled outcome refutes a registered refund.
+        let refund = terms_.refund_after.map(|after| {
+            let state = State {
+                channel_id: base.channel_id,
+                version: base.version.saturating_add(1),
+                commitment: refund_commitment(&base.commitment),
+                allocation: base.allocation.clone(),
+                is_final: false,
+            };
+            let window = Window {
+                not_before: after,
+                not_after: 0,
+            };
+            let digest = state.timed_digest(&window);
+            (state, window, digest)
+        });
+        let outcome_step = if refund.is_some() { 2 } else { 1 };
         // One state per distinct allocation.
         let mut states = Vec::new();
         let mut index: HashMap<&Vec<u64>, usize> = HashMap::new();
@@ -354,7 +411,7 @@ impl Bet {
             let i = *index.entry(a).or_insert_with(|| {
                 states.push(State {
                     channel_id: base.channel_id,
-                    version: base.version.saturating_add(1),
+                    version: base.version.saturating_add(outcome_step),
                     commitment: outcome_commitment(&base.commitment, a),
                     allocation: (*a).clone(),
                     is_final: false,
@@ -396,7 +453,55 @@ impl Bet {
             entry_state,
             subsets,
             points,
+            refund,
         })
+    }
+
+    /// The refund state and its window, if the bet has one.
+    pub fn refund_state(&self) -> Option<(&State, &Window)> {
+        self.refund.as_ref().map(|(s, w, _)| (s, w))
+    }
+
+    /// The refund state signed by every party (`key` for party `me`, the
+    /// others' refund signatures from their verified sets): what to
+    /// register with [`crate::anchor::AnchorCall::RegisterTimed`] from the
+    /// refund time on, if the oracles never attest.
+    pub fn refund(
+        &self,
+        me: usize,
+        key: &SigningKey,
+        others: &[(usize, &BetSignatures)],
+    ) -> Result<(State, Window, Vec<Signature>), BetError> {
+        let (state, window, digest) = self
+            .refund
+            .as_ref()
+            .ok_or_else(|| terms("the bet has no refund"))?;
+        let parties = self.params.participants.len();
+        if me >= parties || key.address() != self.params.participants[me] {
+            return Err(terms("the signing key is not the party's"));
+        }
+        let mut signatures = vec![None; parties];
+        signatures[me] = Some(key.sign(digest));
+        for (party, theirs) in others {
+            let sig = theirs.refund.ok_or(BetError::Signatures {
+                party: *party,
+                what: "no refund signature".into(),
+            })?;
+            if let Some(slot) = signatures.get_mut(*party) {
+                *slot = Some(sig);
+            }
+        }
+        let signatures = signatures
+            .into_iter()
+            .enumerate()
+            .map(|(party, s)| {
+                s.ok_or(BetError::Signatures {
+                    party,
+                    what: "no refund signature from this party".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((state.clone(), *window, signatures))
     }
 
     /// The outcome states (one per distinct allocation).
@@ -420,6 +525,7 @@ impl Bet {
         BetSignatures {
             signer: key.public_key(),
             signatures,
+            refund: self.refund.as_ref().map(|(_, _, d)| key.sign(d)),
         }
     }
 
@@ -441,6 +547,16 @@ impl Bet {
                 signatures.signatures.len(),
                 self.points.len()
             )));
+        }
+        match (&self.refund, &signatures.refund) {
+            (None, None) => {}
+            (Some((_, _, digest)), Some(sig)) => {
+                if crate::state::keys::recover(digest, sig).ok() != Some(*address) {
+                    return Err(bad("the refund signature is not the party's".into()));
+                }
+            }
+            (Some(_), None) => return Err(bad("no refund signature".into())),
+            (None, Some(_)) => return Err(bad("a refund signature for a bet without one".into())),
         }
         let subsets = self.subsets.len();
         let results = parallel(self.points.len(), |i| {
@@ -721,6 +837,7 @@ mod tests {
             announcements: vec![ann.clone()],
             threshold: 1,
             payouts: Payouts::Enumerated(vec![vec![200, 0], vec![100, 100], vec![0, 200]]),
+            refund_after: None,
         };
         let bet = Bet::new(&params, &base, terms_).unwrap();
         assert_eq!(bet.entries(), 3);
@@ -767,6 +884,7 @@ mod tests {
                 announcements: anns.clone(),
                 threshold: 2,
                 payouts: Payouts::Enumerated(vec![vec![150, 50], vec![100, 100], vec![50, 150]]),
+                refund_after: None,
             },
         )
         .unwrap();
@@ -823,6 +941,7 @@ mod tests {
                 announcements: vec![ann.clone()],
                 threshold: 1,
                 payouts: Payouts::Numeric(payouts),
+                refund_after: None,
             },
         )
         .unwrap();
@@ -855,6 +974,7 @@ mod tests {
                     announcements: vec![ann.clone()],
                     threshold: 1,
                     payouts: Payouts::Numeric(payouts),
+                    refund_after: None,
                 },
             )
             .map(|_| ())
@@ -890,6 +1010,7 @@ mod tests {
                     announcements: anns,
                     threshold,
                     payouts: Payouts::Enumerated(payouts),
+                    refund_after: None,
                 },
             )
             .map(|_| ())
@@ -909,6 +1030,50 @@ mod tests {
             err(enumerated(1, vec![three.clone()], vec![vec![100, 100]; 2])).contains("2 payouts")
         );
         assert!(err(enumerated(1, vec![ann.clone()], fair)).contains("kind"));
+    }
+
+    #[test]
+    fn a_refund_is_signed_with_the_bet_and_checked_with_it() {
+        let (alice, bob) = (SigningKey::generate(), SigningKey::generate());
+        let (params, base) = channel(&alice, &bob);
+        let oracle = OracleKey::generate();
+        let terms_ = |refund_after| BetTerms {
+            announcements: vec![three_way(&oracle)],
+            threshold: 1,
+            payouts: Payouts::Enumerated(vec![vec![200, 0], vec![100, 100], vec![0, 200]]),
+            refund_after,
+        };
+        let bet = Bet::new(&params, &base, terms_(Some(900))).unwrap();
+        let plain = Bet::new(&params, &base, terms_(None)).unwrap();
+        let sb = bet.sign(&bob);
+        let back = BetSignatures::from_bytes(&sb.to_bytes()).unwrap();
+        assert_eq!(back, sb);
+        bet.verify(1, &back).unwrap();
+        // A set without the refund, or with a refund for a bet without one.
+        let bare = plain.sign(&bob);
+        assert!(matches!(
+            bet.verify(1, &bare),
+            Err(BetError::Signatures { party: 1, .. })
+        ));
+        assert!(matches!(
+            plain.verify(1, &sb),
+            Err(BetError::Signatures { party: 1, .. })
+        ));
+        // A refund signature of something else.
+        let mut forged = sb.clone();
+        forged.refund = Some(bob.sign(&[9u8; 32]));
+        assert!(matches!(
+            bet.verify(1, &forged),
+            Err(BetError::Signatures { party: 1, .. })
+        ));
+        // The refund state is signed by both, over its timed digest.
+        let (state, window, sigs) = bet.refund(0, &alice, &[(1, &back)]).unwrap();
+        assert_eq!(window.not_before, 900);
+        assert_eq!(state.version, base.version + 1);
+        let d = state.timed_digest(&window);
+        assert_eq!(recover(&d, &sigs[0]).unwrap(), alice.address());
+        assert_eq!(recover(&d, &sigs[1]).unwrap(), bob.address());
+        assert!(plain.refund(0, &alice, &[(1, &bare)]).is_err());
     }
 
     #[test]

@@ -200,6 +200,7 @@ mod fuzzing {
                 announcements: vec![announcement.clone()],
                 threshold: 1,
                 payouts: Payouts::Enumerated(vec![vec![10, 0], vec![5, 5], vec![0, 10]]),
+                refund_after: Some(100),
             },
         )
         .ok()?;
