@@ -3,11 +3,14 @@
 //! happy path (both legs completed off-chain and closed cooperatively), and
 //! Alice completing on Y by a registration and going silent, after which
 //! Bob learns the secret from that registration's calldata and completes
-//! X. (The third case of the issue, an offer that lapses, needs a state the
-//! adjudicator accepts only before a deadline: not built, docs/oracle.md.)
+//! X; and an offer that lapses: Alice completes Y only after Y's deadline,
+//! the adjudicator refuses it, and both channels settle on their pre-swap
+//! states.
 #![allow(clippy::unwrap_used, reason = "test code")]
 
-use sotto_engine::anchor::{Anchor, AnchorCall, ChainEvent, EmbeddedChain, signed_state_in};
+use sotto_engine::anchor::{
+    Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, signed_state_in,
+};
 use sotto_engine::oracle::{Leg, Swap, SwapSecret};
 use sotto_engine::state::{Address, ChannelParams, SigningKey, State};
 
@@ -52,6 +55,7 @@ fn channel(chain_id: u64, parties: [&SigningKey; 2], deposits: [u64; 2]) -> (Emb
         params,
         allocation: deposits.to_vec(),
         base,
+        until: 0,
     };
     (chain, leg)
 }
@@ -71,6 +75,9 @@ fn swap_legs(alice: &SigningKey, bob: &SigningKey) -> (EmbeddedChain, EmbeddedCh
     let (chain_y, mut y) = channel(31338, [bob, alice], [400, 50]);
     x.allocation = vec![200, 400];
     y.allocation = vec![200, 250];
+    // Y's offer lapses first; Bob has 1000 s more to complete X.
+    y.until = chain_y.now() + 1_000;
+    x.until = chain_x.now() + 2_000;
     (chain_x, chain_y, x, y)
 }
 
@@ -136,8 +143,9 @@ fn a_registration_on_y_reveals_the_secret_that_completes_x() {
     chain_y
         .submit(
             &y.params,
-            &AnchorCall::Register {
+            &AnchorCall::RegisterTimed {
                 state: on_y.state.clone(),
+                window: on_y.window,
                 signatures: on_y.signatures.clone(),
             },
         )
@@ -161,8 +169,9 @@ fn a_registration_on_y_reveals_the_secret_that_completes_x() {
     chain_x
         .submit(
             &x.params,
-            &AnchorCall::Register {
+            &AnchorCall::RegisterTimed {
                 state: on_x.state.clone(),
+                window: on_x.window,
                 signatures: on_x.signatures,
             },
         )
@@ -187,4 +196,67 @@ fn a_registration_on_y_reveals_the_secret_that_completes_x() {
         .unwrap();
     assert_eq!(signed_state_in(&deposit.input), None);
     assert_eq!(signed_state_in(&[0u8; 3]), None);
+}
+
+#[test]
+fn a_lapsed_offer_completes_nothing_and_both_channels_go_on_from_before() {
+    let (alice, bob) = (SigningKey::generate(), SigningKey::generate());
+    let (mut chain_x, mut chain_y, x, y) = swap_legs(&alice, &bob);
+    let (secret, point) = SwapSecret::generate();
+    let swap = Swap::new(x.clone(), y.clone(), point).unwrap();
+    let offer = swap.offer(&alice);
+    let answer = swap.accept(&bob, &offer, &alice.public_key()).unwrap();
+    // Alice waits past Y's deadline (a free option, if it worked) and only
+    // then completes Y: the adjudicator refuses it.
+    chain_y.advance(1_000).unwrap();
+    let on_y = swap
+        .complete_y(&alice, &secret, &answer, &bob.public_key())
+        .unwrap();
+    let late = AnchorCall::RegisterTimed {
+        state: on_y.state.clone(),
+        window: on_y.window,
+        signatures: on_y.signatures.clone(),
+    };
+    assert_eq!(
+        chain_y.submit(&y.params, &late),
+        Err(AnchorError::OutsideWindow {
+            not_before: 0,
+            not_after: y.until
+        })
+    );
+    // Bob, on each chain, registers the pre-swap state (both signed it
+    // before the swap); nothing can refute it with a swap state any more.
+    chain_x.advance(2_000).unwrap();
+    for (chain, leg, order) in [
+        (&mut chain_x, &x, [&alice, &bob]),
+        (&mut chain_y, &y, [&bob, &alice]),
+    ] {
+        let d = leg.base.digest();
+        chain
+            .submit(
+                &leg.params,
+                &AnchorCall::Register {
+                    state: leg.base.clone(),
+                    signatures: order.iter().map(|k| k.sign(&d)).collect(),
+                },
+            )
+            .unwrap();
+    }
+    assert!(matches!(
+        chain_y.submit(&y.params, &late),
+        Err(AnchorError::OutsideWindow { .. })
+    ));
+    for (chain, leg) in [(&mut chain_x, &x), (&mut chain_y, &y)] {
+        chain.advance(PERIOD).unwrap();
+        chain
+            .submit(
+                &leg.params,
+                &AnchorCall::Finalize {
+                    state: leg.base.clone(),
+                },
+            )
+            .unwrap();
+    }
+    assert_eq!(concluded(&mut chain_x, &x.params), Some(vec![500, 100]));
+    assert_eq!(concluded(&mut chain_y, &y.params), Some(vec![400, 50]));
 }

@@ -19,12 +19,15 @@
 //!    ([`Swap::complete_x`]), decrypts Alice's adaptor signature, and holds
 //!    X's state fully signed. Completing Y therefore completes X.
 //!
-//! **Not built yet: the offer's expiry.** Nothing stops Alice from waiting
-//! to complete Y until prices move (a free option), and nothing lets the
-//! parties continue from the pre-swap states once the offer has lapsed,
-//! because a swap state stays registrable for ever. Both need a state the
-//! adjudicator accepts only before a deadline (Y's before X's, by more than
-//! a challenge period), which `State` does not carry; see docs/oracle.md.
+//! **Expiry.** Each swap state is time-bounded ([`Window`]): every
+//! participant signs it together with a deadline, and the adjudicator
+//! refuses to register it from then on (`registerTimed`). Y's deadline
+//! comes first: Alice must complete Y before it, and Bob, who learns the
+//! secret only when she does, has until X's later deadline to complete X.
+//! So Alice holds no free option beyond Y's deadline, and after X's both
+//! channels continue from their pre-swap states (a swap state registered
+//! by nobody can no longer refute them). Choose X's deadline later than
+//! Y's by more than the time Bob needs to see Y's chain and reach X's.
 
 use secp256k1_zkp::{PublicKey, SECP256K1, SecretKey};
 use sha3::{Digest as _, Keccak256};
@@ -33,7 +36,7 @@ use zeroize::Zeroizing;
 
 use super::adaptor::{AdaptorError, AdaptorSignature};
 use crate::state::keys::{Address, Signature, SigningKey};
-use crate::state::{ChannelParams, State};
+use crate::state::{ChannelParams, State, Window};
 
 /// Why a swap cannot be set up or completed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -64,6 +67,9 @@ pub struct Leg {
     pub base: State,
     /// What it pays after the swap, in party order.
     pub allocation: Vec<u64>,
+    /// The chain time from which its swap state can no longer be
+    /// registered.
+    pub until: u64,
 }
 
 impl Leg {
@@ -82,6 +88,14 @@ impl Leg {
             commitment: hasher.finalize().into(),
             allocation: self.allocation.clone(),
             is_final: false,
+        }
+    }
+
+    /// The swap state's window: registrable until [`Leg::until`].
+    pub fn window(&self) -> Window {
+        Window {
+            not_before: 0,
+            not_after: self.until,
         }
     }
 
@@ -117,11 +131,15 @@ pub struct Swap {
     y_digest: [u8; 32],
 }
 
-/// A leg's state with every participant's signature.
+/// A leg's state with every participant's signature (of its timed
+/// digest): register it with `AnchorCall::RegisterTimed` before its
+/// window closes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completed {
     /// The swap state.
     pub state: State,
+    /// When it may be registered.
+    pub window: Window,
     /// Every participant's signature, in party order.
     pub signatures: Vec<Signature>,
 }
@@ -168,7 +186,14 @@ impl Swap {
         if x.params.channel_id() == y.params.channel_id() {
             return Err(SwapError::Terms("the two legs are one channel".into()));
         }
-        let (x_digest, y_digest) = (x.state().digest(), y.state().digest());
+        if y.until == 0 || x.until <= y.until {
+            return Err(SwapError::Terms(format!(
+                "X's deadline ({}) must come after Y's ({}), and Y must have one",
+                x.until, y.until
+            )));
+        }
+        let x_digest = x.state().timed_digest(&x.window());
+        let y_digest = y.state().timed_digest(&y.window());
         Ok(Swap {
             x,
             y,
@@ -223,7 +248,7 @@ impl Swap {
         let bobs = bob_answer
             .decrypt(&secret.key()?, &self.y_digest, bob)
             .map_err(|what| SwapError::Adaptor { leg: "Y", what })?;
-        self.assemble(&self.y, self.y_state(), alice, Address::of(bob), bobs)
+        self.assemble(&self.y, &self.y_digest, alice, Address::of(bob), bobs)
     }
 
     /// Step 4 (Bob): from his own adaptor signature of Y's state and its
@@ -247,7 +272,7 @@ impl Swap {
         let alices = alice_offer
             .decrypt(&secret, &self.x_digest, alice)
             .map_err(|what| SwapError::Adaptor { leg: "X", what })?;
-        self.assemble(&self.x, self.x_state(), bob, Address::of(alice), alices)
+        self.assemble(&self.x, &self.x_digest, bob, Address::of(alice), alices)
     }
 
     /// Checks that `key` is one of the two parties.
@@ -261,7 +286,7 @@ impl Swap {
     fn assemble(
         &self,
         leg: &Leg,
-        state: State,
+        digest: &[u8; 32],
         me: &SigningKey,
         them: Address,
         theirs: Signature,
@@ -270,9 +295,13 @@ impl Swap {
             return Err(SwapError::Terms("the key is not a party's".into()));
         };
         let mut signatures = vec![Signature([0; 65]); 2];
-        signatures[mine] = me.sign(&state.digest());
+        signatures[mine] = me.sign(digest);
         signatures[other] = theirs;
-        Ok(Completed { state, signatures })
+        Ok(Completed {
+            state: leg.state(),
+            window: leg.window(),
+            signatures,
+        })
     }
 }
 
@@ -282,6 +311,8 @@ mod tests {
     use crate::state::keys::recover;
 
     fn leg(a: &SigningKey, b: &SigningKey, chain_id: u64, after: [u64; 2]) -> Leg {
+        // X (chain 1) lapses after Y (chain 2).
+        let until = if chain_id == 1 { 2_000 } else { 1_000 };
         let params = ChannelParams {
             participants: vec![a.address(), b.address()],
             nonce: 9,
@@ -301,6 +332,7 @@ mod tests {
             },
             params,
             allocation: after.to_vec(),
+            until,
         }
     }
 
@@ -321,14 +353,15 @@ mod tests {
         let y = swap
             .complete_y(&alice, &secret, &answer, &bob.public_key())
             .unwrap();
-        let dy = y.state.digest();
+        let dy = y.state.timed_digest(&y.window);
+        assert_eq!(y.window.not_after, 1_000);
         assert_eq!(recover(&dy, &y.signatures[0]).unwrap(), bob.address());
         assert_eq!(recover(&dy, &y.signatures[1]).unwrap(), alice.address());
         let x = swap
             .complete_x(&bob, &answer, &y.signatures[0], &offer, &alice.public_key())
             .unwrap();
         assert_eq!(x.state.allocation, vec![30, 70]);
-        let dx = x.state.digest();
+        let dx = x.state.timed_digest(&x.window);
         assert_eq!(recover(&dx, &x.signatures[0]).unwrap(), alice.address());
         assert_eq!(recover(&dx, &x.signatures[1]).unwrap(), bob.address());
         // Alice's own signature of Y is no use to Bob: only his decrypted
@@ -395,5 +428,9 @@ mod tests {
             )
             .is_err()
         );
+        // Y must lapse first.
+        let mut late_y = leg(&alice, &bob, 2, [80, 20]);
+        late_y.until = 2_000;
+        assert!(Swap::new(leg(&alice, &bob, 1, [30, 70]), late_y, point).is_err());
     }
 }
