@@ -10,7 +10,8 @@
 
 use sotto_engine::anchor::{Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain};
 use sotto_engine::oracle::{
-    Announcement, Bet, BetSignatures, BetTerms, OracleKey, Outcome, Outcomes, Payouts,
+    Announcement, Bet, BetError, BetSignatures, BetTerms, OracleError, OracleKey, Outcome,
+    Outcomes, Payouts, numeric,
 };
 use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
 
@@ -506,4 +507,217 @@ fn a_late_attestation_refutes_a_registered_refund() {
         allocation: vec![10, 190],
         cooperative: false
     }));
+}
+
+/// A numeric event of 10 binary digits, announced by `oracle`.
+fn price(oracle: &OracleKey) -> Announcement {
+    oracle
+        .announce(
+            "eth-usd:close",
+            0,
+            Outcomes::Numeric {
+                base: 2,
+                digits: 10,
+            },
+        )
+        .unwrap()
+}
+
+/// A collar: Alice gets nothing up to 300, everything from 700, linearly
+/// between, rounded to multiples of 10.
+fn collar() -> Payouts {
+    let domain = numeric::Domain::binary(10).unwrap();
+    let curve = numeric::PayoutCurve::new(
+        domain,
+        200,
+        vec![
+            numeric::PayoutPoint::new(0, 0),
+            numeric::PayoutPoint::new(300, 0),
+            numeric::PayoutPoint::new(700, 200),
+            numeric::PayoutPoint::new(1023, 200),
+        ],
+    )
+    .unwrap();
+    let rounding = numeric::RoundingIntervals::new(vec![numeric::RoundingInterval {
+        begin: 0,
+        modulus: 10,
+    }])
+    .unwrap();
+    Payouts::numeric(&curve, &rounding).unwrap()
+}
+
+#[test]
+fn a_numeric_bet_on_a_payout_curve_settles_on_chain() {
+    let oracle = OracleKey::generate();
+    let ann = price(&oracle);
+    let payouts = collar();
+    let Payouts::Numeric(prefixes) = &payouts else {
+        panic!("numeric payouts")
+    };
+    // Far fewer signatures than values.
+    assert!(prefixes.len() < 200, "{} prefixes", prefixes.len());
+    for (nonce, value, alice_gets) in [(20, 150, 0), (21, 500, 100), (22, 1000, 200)] {
+        let mut c = channel(nonce);
+        let (bet, from_alice, from_bob) = set_up(
+            &c,
+            BetTerms {
+                announcements: vec![ann.clone()],
+                threshold: 1,
+                payouts: payouts.clone(),
+                refund_after: None,
+            },
+        );
+        let attestation = oracle.attest(&ann, Outcome::Numeric(value)).unwrap();
+        // Whoever wins settles alone.
+        let settled = if alice_gets >= 100 {
+            bet.settle(&[attestation], 0, &c.alice, &[(1, &from_bob)])
+        } else {
+            bet.settle(&[attestation], 1, &c.bob, &[(0, &from_alice)])
+        }
+        .unwrap();
+        assert_eq!(settled.state.allocation, vec![alice_gets, 200 - alice_gets]);
+        c.chain
+            .submit(
+                &c.params,
+                &AnchorCall::Register {
+                    state: settled.state.clone(),
+                    signatures: settled.signatures,
+                },
+            )
+            .unwrap();
+        c.chain.advance(PERIOD).unwrap();
+        c.chain
+            .submit(
+                &c.params,
+                &AnchorCall::Finalize {
+                    state: settled.state,
+                },
+            )
+            .unwrap();
+        assert!(events(&mut c).contains(&ChainEvent::Concluded {
+            allocation: vec![alice_gets, 200 - alice_gets],
+            cooperative: false
+        }));
+    }
+}
+
+#[test]
+fn two_of_three_numeric_oracles_must_agree_on_the_value() {
+    let c = channel(23);
+    let oracles: Vec<OracleKey> = (0..3).map(|_| OracleKey::generate()).collect();
+    let anns: Vec<Announcement> = oracles.iter().map(price).collect();
+    let (bet, from_alice, _) = set_up(
+        &c,
+        BetTerms {
+            announcements: anns.clone(),
+            threshold: 2,
+            payouts: collar(),
+            refund_after: None,
+        },
+    );
+    let att = |o: usize, v: u64| oracles[o].attest(&anns[o], Outcome::Numeric(v)).unwrap();
+    // Two oracles that disagree by one settle nothing.
+    assert_eq!(
+        bet.settle(&[att(0, 500), att(1, 501)], 1, &c.bob, &[(0, &from_alice)]),
+        Err(BetError::NotAttested { threshold: 2 })
+    );
+    let settled = bet
+        .settle(
+            &[att(0, 500), att(1, 501), att(2, 500)],
+            1,
+            &c.bob,
+            &[(0, &from_alice)],
+        )
+        .unwrap();
+    assert_eq!(settled.oracles, vec![0, 2]);
+    assert_eq!(settled.state.allocation, vec![100, 100]);
+}
+
+#[test]
+fn forged_attestations_and_adaptor_signatures_are_refused() {
+    let c = channel(24);
+    let oracle = OracleKey::generate();
+    let ann = match_result(&oracle);
+    let terms = BetTerms {
+        announcements: vec![ann.clone()],
+        threshold: 1,
+        payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+        refund_after: None,
+    };
+    let bet = Bet::new(&c.params, &c.base, terms).unwrap();
+    let from_alice = bet.sign(&c.alice);
+    // One flipped byte in the middle of Alice's set: refused, naming the
+    // entry, before the bet can become the latest state.
+    let mut bytes = from_alice.to_bytes();
+    bytes[37 + 162 + 40] ^= 1;
+    let tampered = BetSignatures::from_bytes(&bytes).unwrap();
+    assert!(matches!(
+        bet.verify(0, &tampered),
+        Err(BetError::Adaptor {
+            party: 0,
+            entry: 1,
+            ..
+        })
+    ));
+    // Adaptor signatures of another bet (other payouts) do not verify.
+    let other = Bet::new(
+        &c.params,
+        &c.base,
+        BetTerms {
+            announcements: vec![ann.clone()],
+            threshold: 1,
+            payouts: Payouts::Enumerated(vec![vec![200, 0], vec![100, 100], vec![0, 200]]),
+            refund_after: None,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        bet.verify(0, &other.sign(&c.alice)),
+        Err(BetError::Adaptor {
+            party: 0,
+            entry: 0,
+            ..
+        })
+    ));
+    // Attestations from another oracle, of another event (another nonce),
+    // or of an outcome the announcement does not list settle nothing.
+    let impostor = OracleKey::generate();
+    let fake = impostor
+        .attest(&match_result(&impostor), Outcome::Enumerated(0))
+        .unwrap();
+    let other_event = oracle
+        .announce(
+            "league:semi",
+            50,
+            Outcomes::Enumerated(vec!["home".into(), "draw".into(), "away".into()]),
+        )
+        .unwrap();
+    let wrong_nonce = oracle.attest(&other_event, Outcome::Enumerated(0)).unwrap();
+    let outside: sotto_engine::oracle::Attestation = sotto_engine::oracle::Attestation::from_json(
+        &oracle
+            .attest(&ann, Outcome::Enumerated(0))
+            .unwrap()
+            .to_json()
+            .replace("\"home\"", "\"abandoned\""),
+    )
+    .unwrap();
+    for (forged, expected) in [
+        (fake, OracleError::WrongOracle),
+        (
+            wrong_nonce,
+            OracleError::WrongEvent {
+                expected: "league:final".into(),
+                got: "league:semi".into(),
+            },
+        ),
+        (outside, OracleError::UnknownOutcome("abandoned".into())),
+    ] {
+        assert_eq!(
+            bet.settle(&[forged], 1, &c.bob, &[(0, &from_alice)]),
+            Err(BetError::Attestation {
+                index: 0,
+                source: expected
+            })
+        );
+    }
 }
