@@ -426,11 +426,12 @@ fn chain_run() -> (Vec<Map<String, Value>>, String) {
 
 #[test]
 fn chain_reports_gas_per_call_and_lifecycle_and_times_both_backends() {
-    const FUNCTIONS: [&str; 8] = [
+    const FUNCTIONS: [&str; 9] = [
         "first_deposit",
         "second_deposit",
         "conclude",
         "register",
+        "register_timed",
         "refute",
         "finalize",
         "withdraw",
@@ -459,6 +460,18 @@ fn chain_reports_gas_per_call_and_lifecycle_and_times_both_backends() {
             row(&rows, b.as_str().expect("baseline is a string"));
         }
     }
+
+    // A time-bounded registration costs what a plain one does, plus its
+    // window's two words of calldata and one more hash (a few hundred gas).
+    let (plain, timed) = (
+        int(row(&rows, "gas_register"), "gas"),
+        int(row(&rows, "gas_register_timed"), "gas"),
+    );
+    assert!(timed > plain && timed < plain + 2_000, "{plain} {timed}");
+    assert_eq!(
+        int(row(&rows, "gas_register_timed"), "size_bytes"),
+        int(row(&rows, "gas_register"), "size_bytes") + 64
+    );
 
     // Gas: every call and lifecycle, with its calldata's length.
     for name in expected

@@ -62,7 +62,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result, anyhow, bail};
 use sotto_engine::anchor::{Anchor, AnchorCall, EmbeddedChain, RpcChain};
 use sotto_engine::devnet::{self, Anvil};
-use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
+use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State, Window};
 
 use super::measure::{Budget, Progress, alone};
 use super::{Check, Report, Row};
@@ -91,6 +91,10 @@ const PERIOD: u64 = 1000;
 const DEPOSIT: u64 = 1_000_000;
 /// What a cooperative close pays.
 const COOPERATIVE: [u64; 2] = [1_200_000, 800_000];
+/// The end of the time-bounded state's window (far beyond any chain time
+/// the benchmark reaches; non-zero, so the end is checked).
+const TIMED_UNTIL: u64 = 4_000_000_000;
+
 /// What a registered dispute pays.
 const DISPUTED: [u64; 2] = [1_500_000, 500_000];
 /// What the refuting state pays.
@@ -268,6 +272,22 @@ impl Channels {
         }
     }
 
+    /// A time-bounded registration of the state at `version` paying
+    /// `allocation`, registrable until [`TIMED_UNTIL`].
+    fn register_timed(&self, p: &ChannelParams, version: u64, allocation: [u64; 2]) -> AnchorCall {
+        let state = Self::state(p, version, allocation, false);
+        let window = Window {
+            not_before: 0,
+            not_after: TIMED_UNTIL,
+        };
+        let digest = state.timed_digest(&window);
+        AnchorCall::RegisterTimed {
+            signatures: self.keys.iter().map(|k| k.sign(&digest)).collect(),
+            state,
+            window,
+        }
+    }
+
     /// A registration of the state at `version` paying `allocation`.
     fn register(&self, p: &ChannelParams, version: u64, allocation: [u64; 2]) -> AnchorCall {
         let state = Self::state(p, version, allocation, false);
@@ -351,6 +371,8 @@ struct Profile {
     disputed: [Cost; 6],
     /// A registration of `version + 1` over one of `version`.
     refute: Cost,
+    /// A first registration of a time-bounded state (`registerTimed`).
+    register_timed: Cost,
 }
 
 impl Profile {
@@ -384,10 +406,16 @@ impl Profile {
         measured(chain, &p, &Channels::deposit(1))?;
         measured(chain, &p, &channels.register(&p, version, DISPUTED))?;
         let refute = measured(chain, &p, &channels.register(&p, version + 1, REFUTING))?;
+
+        let p = channels.params(4);
+        measured(chain, &p, &Channels::deposit(0))?;
+        measured(chain, &p, &Channels::deposit(1))?;
+        let register_timed = measured(chain, &p, &channels.register_timed(&p, version, DISPUTED))?;
         Ok(Profile {
             cooperative,
             disputed: [first, second, register, finalize, withdraw, second_withdraw],
             refute,
+            register_timed,
         })
     }
 }
@@ -412,6 +440,11 @@ fn gas(progress: &Progress, report: &mut Report) -> Result<()> {
         ("gas_second_deposit", second_deposit, None),
         ("gas_conclude", conclude, Some("nitro_conclude")),
         ("gas_register", register, Some("nitro_challenge")),
+        (
+            "gas_register_timed",
+            one.register_timed,
+            Some("gas_register"),
+        ),
         ("gas_refute", one.refute, None),
         ("gas_finalize", finalize, None),
         ("gas_withdraw", withdraw, None),
