@@ -63,11 +63,18 @@ impl Anvil {
     /// itself (`--port 0`: free by construction), read from its
     /// "Listening on" line.
     pub fn start(bin: &Path) -> Result<Anvil, DevnetError> {
+        Anvil::start_with(bin, &[])
+    }
+
+    /// As [`Anvil::start`], with more of anvil's arguments (`--chain-id
+    /// 31338` for a second chain).
+    pub fn start_with(bin: &Path, extra: &[&str]) -> Result<Anvil, DevnetError> {
         if !bin.is_file() {
             return Err(DevnetError::NotInstalled(bin.display().to_string()));
         }
         let mut child = Command::new(bin)
             .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -362,6 +362,52 @@ impl RpcChain {
         u128::try_from(wei).map_err(|_| AnchorError::Backend(format!("balance {wei} beyond u128")))
     }
 
+    /// Every state registered for the channel, with the signatures its
+    /// registration carried, in chain order (plain and time-bounded
+    /// registrations alike): the `Registered` logs' transactions read back
+    /// and decoded. A swap's counterparty learns the swap's secret from
+    /// them ([`crate::oracle::swap`]). Unconfirmed blocks included: the
+    /// caller acts on a registration's signatures, not on its finality.
+    pub fn registrations(
+        &self,
+        channel_id: &[u8; 32],
+    ) -> Result<Vec<(State, Vec<Signature>)>, AnchorError> {
+        let node = &self.node;
+        let filter = Filter::new()
+            .address(self.adjudicator)
+            .event_signature(IAdjudicator::Registered::SIGNATURE_HASH)
+            .topic1(B256::from(*channel_id))
+            .from_block(self.first_block);
+        let logs = node.call("eth_getLogs", node.provider.get_logs(&filter))?;
+        let mut out = Vec::with_capacity(logs.len());
+        for log in logs {
+            let hash = log.transaction_hash.ok_or_else(|| {
+                AnchorError::Backend("eth_getLogs answered a log without its transaction".into())
+            })?;
+            let tx = node
+                .call(
+                    "eth_getTransactionByHash",
+                    node.provider.get_transaction_by_hash(hash),
+                )?
+                .ok_or_else(|| {
+                    AnchorError::Backend(format!("the node does not know transaction {hash}"))
+                })?;
+            let input = alloy_consensus::Transaction::input(&tx);
+            let signed = super::abi::decode_signed(input).ok_or_else(|| {
+                AnchorError::Backend(format!(
+                    "transaction {hash} logged a registration but is no registration call"
+                ))
+            })?;
+            if signed.0.channel_id != *channel_id {
+                return Err(AnchorError::Backend(format!(
+                    "transaction {hash} registered another channel's state"
+                )));
+            }
+            out.push(signed);
+        }
+        Ok(out)
+    }
+
     fn view(&self, what: &str, input: Vec<u8>) -> Result<Bytes, AnchorError> {
         let request = TransactionRequest::default()
             .to(self.adjudicator)
