@@ -109,15 +109,13 @@ impl Outcomes {
                 }
                 Ok(())
             }
-            Outcomes::Numeric { base, digits } => {
-                let bits = f64::from(*digits) * f64::from(*base).log2();
-                if !(2..=16).contains(base) || *digits == 0 || bits > f64::from(MAX_DOMAIN_BITS) {
-                    return Err(OracleError::Invalid(format!(
-                        "a numeric event has a base of 2 to 16 and at least one digit, with base^digits at most 2^{MAX_DOMAIN_BITS}; not base {base} with {digits} digits"
-                    )));
-                }
-                Ok(())
-            }
+            Outcomes::Numeric { base, digits } => super::numeric::Domain::new(*base, *digits)
+                .map(drop)
+                .map_err(|e| {
+                    OracleError::Invalid(format!(
+                        "a numeric event of base {base} with {digits} digits: {e}"
+                    ))
+                }),
         }
     }
 }
@@ -140,14 +138,9 @@ pub fn outcome_message(text: &str) -> [u8; 32] {
 /// The digits of `value` in `base`, `digits` of them, most significant
 /// first; `None` if it does not fit.
 pub fn digits_of(value: u64, base: u8, digits: u8) -> Option<Vec<u8>> {
-    let mut out = vec![0u8; usize::from(digits)];
-    let mut rest = value;
-    for d in out.iter_mut().rev() {
-        // The remainder is below `base`, which is a u8.
-        *d = u8::try_from(rest % u64::from(base)).ok()?;
-        rest /= u64::from(base);
-    }
-    (rest == 0).then_some(out)
+    super::numeric::Domain::new(base, digits)
+        .and_then(|d| d.digits_of(value))
+        .ok()
 }
 
 /// An oracle's signing key: a secp256k1 key in a 0600 file (the node's key
