@@ -11,7 +11,7 @@
 use sotto_engine::anchor::{Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain};
 use sotto_engine::oracle::{
     Announcement, Bet, BetError, BetSignatures, BetTerms, OracleError, OracleKey, Outcome,
-    Outcomes, Payouts, numeric,
+    Outcomes, Payouts, Settlement, numeric,
 };
 use sotto_engine::state::{Address, ChannelParams, Signature, SigningKey, State};
 
@@ -91,6 +91,36 @@ fn set_up(c: &Channel, terms: BetTerms) -> (Bet, BetSignatures, BetSignatures) {
 
 fn events(c: &mut Channel) -> Vec<ChainEvent> {
     c.chain.events(&c.params.channel_id(), 0).unwrap().0
+}
+
+/// Registers a settled outcome alone, lets the challenge period pass,
+/// finalizes, and returns what the chain concluded on.
+fn settle_alone(c: &mut Channel, settled: Settlement) -> Vec<u64> {
+    c.chain
+        .submit(
+            &c.params,
+            &AnchorCall::Register {
+                state: settled.state.clone(),
+                signatures: settled.signatures,
+            },
+        )
+        .unwrap();
+    c.chain.advance(PERIOD).unwrap();
+    c.chain
+        .submit(
+            &c.params,
+            &AnchorCall::Finalize {
+                state: settled.state,
+            },
+        )
+        .unwrap();
+    events(c)
+        .into_iter()
+        .find_map(|e| match e {
+            ChainEvent::Concluded { allocation, .. } => Some(allocation),
+            _ => None,
+        })
+        .unwrap()
 }
 
 #[test]
@@ -287,28 +317,7 @@ fn two_of_three_oracles_settle_on_chain() {
         .settle(&attestations, 1, &c.bob, &[(0, &from_alice)])
         .unwrap();
     assert_eq!(settled.oracles, vec![0, 2]);
-    c.chain
-        .submit(
-            &c.params,
-            &AnchorCall::Register {
-                state: settled.state.clone(),
-                signatures: settled.signatures,
-            },
-        )
-        .unwrap();
-    c.chain.advance(PERIOD).unwrap();
-    c.chain
-        .submit(
-            &c.params,
-            &AnchorCall::Finalize {
-                state: settled.state,
-            },
-        )
-        .unwrap();
-    assert!(events(&mut c).contains(&ChainEvent::Concluded {
-        allocation: vec![30, 170],
-        cooperative: false
-    }));
+    assert_eq!(settle_alone(&mut c, settled), vec![30, 170]);
 }
 
 #[test]
@@ -576,28 +585,10 @@ fn a_numeric_bet_on_a_payout_curve_settles_on_chain() {
         }
         .unwrap();
         assert_eq!(settled.state.allocation, vec![alice_gets, 200 - alice_gets]);
-        c.chain
-            .submit(
-                &c.params,
-                &AnchorCall::Register {
-                    state: settled.state.clone(),
-                    signatures: settled.signatures,
-                },
-            )
-            .unwrap();
-        c.chain.advance(PERIOD).unwrap();
-        c.chain
-            .submit(
-                &c.params,
-                &AnchorCall::Finalize {
-                    state: settled.state,
-                },
-            )
-            .unwrap();
-        assert!(events(&mut c).contains(&ChainEvent::Concluded {
-            allocation: vec![alice_gets, 200 - alice_gets],
-            cooperative: false
-        }));
+        assert_eq!(
+            settle_alone(&mut c, settled),
+            vec![alice_gets, 200 - alice_gets]
+        );
     }
 }
 
