@@ -281,12 +281,13 @@ fn oracle_reports_bet_setup_as_the_outcomes_grow() {
             "settle_numeric_2^20",
         ]
     );
-    // What a party sends: its key, a count, 162 bytes per signature; one
+    // What a party sends: its key (33 bytes), a count (4), 162 bytes per
+    // signature, and the refund flag (1: these bets have no refund); one
     // signature per enumerated outcome.
     let signatures = |name: &str| {
         let size = int(row(&rows, name), "size_bytes");
-        assert_eq!((size - 37) % 162, 0, "{name}: {size} bytes");
-        (size - 37) / 162
+        assert_eq!((size - 38) % 162, 0, "{name}: {size} bytes");
+        (size - 38) / 162
     };
     for n in [2, 16, 128, 1024] {
         assert_eq!(signatures(&format!("setup_enum_{n}")), n);
