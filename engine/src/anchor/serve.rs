@@ -17,7 +17,11 @@
 //!   headers must arrive within [`HEADER_TIMEOUT`].
 //! - **JSON-RPC 2.0** ([`answer`], synchronous, and what the fuzz target
 //!   drives): single requests, batches of up to [`MAX_BATCH`], and
-//!   notifications (no answer). Malformed JSON is `-32700`, a value that is
+//!   notifications (no answer). An id is echoed as the number or string it
+//!   was (numbers are parsed exactly, serde_json's `float_roundtrip`, so a
+//!   float id, or an integer beyond 64 bits, comes back as the same double;
+//!   the `jsonrpc` fuzz target found the inexact parse that did not).
+//!   Malformed JSON is `-32700`, a value that is
 //!   not a request `-32600`, an unknown method `-32601`, wrong parameters
 //!   `-32602`; a revert is code `3` with the revert data in `data`, as geth
 //!   and anvil answer it (alloy decodes the adjudicator's custom errors from
