@@ -300,9 +300,12 @@ fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
                 })
             })
             .collect();
+        // A worker that panicked (a bug: `f` handles every input) must not
+        // shorten the results, which `verify` would read as "no failure":
+        // its panic goes on here.
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
@@ -478,7 +481,7 @@ impl Bet {
             .ok_or_else(|| terms("the bet has no refund"))?;
         let parties = self.params.participants.len();
         if me >= parties || key.address() != self.params.participants[me] {
-            return Err(terms("the signing key is not the party's"));
+            return Err(terms(format!("the signing key is not party #{me}'s")));
         }
         let mut signatures = vec![None; parties];
         signatures[me] = Some(key.sign(digest));
@@ -632,7 +635,7 @@ impl Bet {
         let mut signatures = vec![Signature([0u8; 65]); parties];
         let mut filled = vec![false; parties];
         if me >= parties || key.address() != self.params.participants[me] {
-            return Err(terms("the signing key is not party #me's"));
+            return Err(terms(format!("the signing key is not party #{me}'s")));
         }
         signatures[me] = key.sign(&digest);
         filled[me] = true;
