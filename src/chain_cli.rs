@@ -138,19 +138,7 @@ fn run_serve(args: &ServeArgs) -> Result<()> {
     out.flush()?;
     drop(out);
     // Step 4) until Ctrl-C or SIGTERM.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the signal handler")?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        Ok::<(), anyhow::Error>(())
-    })?;
+    crate::until_stopped()?;
     served.stop();
     Ok(())
 }

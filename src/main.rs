@@ -86,6 +86,31 @@ fn quiet_on_closed_pipe() {
     }
 }
 
+/// Resolves at Ctrl-C or SIGTERM: how the long-running commands (`sotto
+/// node`, `sotto chain serve`, `sotto oracle serve`) learn to stop.
+pub(crate) async fn stop_signal() -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// Blocks this thread until Ctrl-C or SIGTERM ([`stop_signal`]), for a
+/// command whose work runs on threads of its own (the served chain, the
+/// oracle's server).
+pub(crate) fn until_stopped() -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the signal handler")?
+        .block_on(stop_signal())
+}
+
 /// A [`Usage`] error with a formatted message, as an [`anyhow::Error`].
 macro_rules! usage {
     ($($arg:tt)*) => {

@@ -385,11 +385,8 @@ fn serve(run: &RunNode, dir: &NodeDir) -> Result<()> {
         // One line on stdout, for whoever started the node.
         let info = serde_json::to_string(&node.info()).context("node info")?;
         println!("{info}");
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            signalled = crate::stop_signal() => signalled?,
             () = node.stopped() => {}
         }
         node.shutdown();

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use secp256k1_zkp::XOnlyPublicKey;
 use serde_json::json;
@@ -266,19 +266,7 @@ fn run_serve(args: &ServeArgs) -> Result<()> {
     out.flush()?;
     drop(out);
     // Step 3) until Ctrl-C or SIGTERM.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the signal handler")?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        Ok::<(), anyhow::Error>(())
-    })?;
+    crate::until_stopped()?;
     server.stop();
     Ok(())
 }
