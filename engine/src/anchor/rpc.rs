@@ -373,14 +373,14 @@ impl RpcChain {
         channel_id: &[u8; 32],
     ) -> Result<Vec<(State, Vec<Signature>)>, AnchorError> {
         let node = &self.node;
-        let filter = Filter::new()
-            .address(self.adjudicator)
-            .event_signature(IAdjudicator::Registered::SIGNATURE_HASH)
-            .topic1(B256::from(*channel_id))
-            .from_block(self.first_block);
-        let logs = node.call("eth_getLogs", node.provider.get_logs(&filter))?;
-        let mut out = Vec::with_capacity(logs.len());
-        for log in logs {
+        let head = node.call("eth_blockNumber", node.provider.get_block_number())?;
+        let registered = [IAdjudicator::Registered::SIGNATURE_HASH];
+        let mut out = Vec::new();
+        for log in self
+            .logs(channel_id, &registered, self.first_block, head)?
+            .into_iter()
+            .flat_map(|(logs, _, _)| logs)
+        {
             let hash = log.transaction_hash.ok_or_else(|| {
                 AnchorError::Backend("eth_getLogs answered a log without its transaction".into())
             })?;
@@ -524,6 +524,37 @@ impl RpcChain {
     }
 
     /// Reads new logs of the channel up to the confirmed head.
+    /// The adjudicator's logs of `events` for one channel in blocks
+    /// `from..=to`, read [`LOG_RANGE`] blocks at a time (nodes cap a
+    /// request's range), each chunk with its block range.
+    fn logs(
+        &self,
+        channel_id: &[u8; 32],
+        events: &[B256],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(Vec<Log>, u64, u64)>, AnchorError> {
+        let node = &self.node;
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start.saturating_add(LOG_RANGE - 1));
+            let filter = Filter::new()
+                .address(self.adjudicator)
+                .event_signature(events.to_vec())
+                .topic1(B256::from(*channel_id))
+                .from_block(start)
+                .to_block(end);
+            out.push((
+                node.call("eth_getLogs", node.provider.get_logs(&filter))?,
+                start,
+                end,
+            ));
+            start = end.saturating_add(1);
+        }
+        Ok(out)
+    }
+
     fn scan(&self, channel_id: &[u8; 32], log: &mut ChannelLog) -> Result<(), AnchorError> {
         let node = &self.node;
         let head = node.call("eth_blockNumber", node.provider.get_block_number())?;
@@ -549,23 +580,14 @@ impl RpcChain {
         // to it (a reorganisation in between shows at the next scan).
         let (_, safe_hash, _) = node.block(BlockNumberOrTag::Number(safe))?;
         let mut fresh = Vec::new();
-        let mut start = log.next_block;
-        while start <= safe {
-            let end = safe.min(start.saturating_add(LOG_RANGE - 1));
-            let filter = Filter::new()
-                .address(self.adjudicator)
-                .event_signature(vec![
-                    IAdjudicator::Deposited::SIGNATURE_HASH,
-                    IAdjudicator::Registered::SIGNATURE_HASH,
-                    IAdjudicator::Concluded::SIGNATURE_HASH,
-                    IAdjudicator::Withdrawn::SIGNATURE_HASH,
-                ])
-                .topic1(B256::from(*channel_id))
-                .from_block(start)
-                .to_block(end);
-            let logs = node.call("eth_getLogs", node.provider.get_logs(&filter))?;
+        let events = [
+            IAdjudicator::Deposited::SIGNATURE_HASH,
+            IAdjudicator::Registered::SIGNATURE_HASH,
+            IAdjudicator::Concluded::SIGNATURE_HASH,
+            IAdjudicator::Withdrawn::SIGNATURE_HASH,
+        ];
+        for (logs, start, end) in self.logs(channel_id, &events, log.next_block, safe)? {
             fresh.extend(decode_logs(self.adjudicator, channel_id, logs, start, end)?);
-            start = end.saturating_add(1);
         }
         // Step 3) commit only a scan that decoded in full.
         log.events.extend(fresh);
