@@ -79,6 +79,16 @@ fn match_result(oracle: &OracleKey) -> Announcement {
         .unwrap()
 }
 
+/// The terms of a bet on one oracle's announcement, without a refund.
+fn one_oracle(ann: &Announcement, payouts: Payouts) -> BetTerms {
+    BetTerms {
+        announcements: vec![ann.clone()],
+        threshold: 1,
+        payouts,
+        refund_after: None,
+    }
+}
+
 /// Sets up the bet both ways (each party signs, the other verifies).
 fn set_up(c: &Channel, terms: BetTerms) -> (Bet, BetSignatures, BetSignatures) {
     let bet = Bet::new(&c.params, &c.base, terms).unwrap();
@@ -130,12 +140,10 @@ fn the_winner_settles_on_chain_when_the_loser_goes_silent() {
     let ann = match_result(&oracle);
     let (bet, from_alice, _) = set_up(
         &c,
-        BetTerms {
-            announcements: vec![ann.clone()],
-            threshold: 1,
-            payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
-            refund_after: None,
-        },
+        one_oracle(
+            &ann,
+            Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+        ),
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(2)).unwrap();
     // Alice lost and says nothing more. Bob completes the outcome state
@@ -192,12 +200,10 @@ fn a_loser_who_registers_the_pre_bet_state_is_refuted_with_the_outcome() {
     let ann = match_result(&oracle);
     let (bet, _, from_bob) = set_up(
         &c,
-        BetTerms {
-            announcements: vec![ann.clone()],
-            threshold: 1,
-            payouts: Payouts::Enumerated(vec![vec![180, 20], vec![100, 100], vec![20, 180]]),
-            refund_after: None,
-        },
+        one_oracle(
+            &ann,
+            Payouts::Enumerated(vec![vec![180, 20], vec![100, 100], vec![20, 180]]),
+        ),
     );
     // Bob, who will lose, registers the last state before the bet.
     c.chain
@@ -255,12 +261,10 @@ fn cooperating_parties_close_at_once_on_the_settled_outcome() {
     let ann = match_result(&oracle);
     let (bet, from_alice, from_bob) = set_up(
         &c,
-        BetTerms {
-            announcements: vec![ann.clone()],
-            threshold: 1,
-            payouts: Payouts::Enumerated(vec![vec![150, 50], vec![100, 100], vec![50, 150]]),
-            refund_after: None,
-        },
+        one_oracle(
+            &ann,
+            Payouts::Enumerated(vec![vec![150, 50], vec![100, 100], vec![50, 150]]),
+        ),
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(1)).unwrap();
     // Both complete the same state independently.
@@ -327,12 +331,10 @@ fn the_chain_sees_an_ordinary_state_and_nothing_of_the_oracle() {
     let ann = match_result(&oracle);
     let (bet, from_alice, _) = set_up(
         &c,
-        BetTerms {
-            announcements: vec![ann.clone()],
-            threshold: 1,
-            payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
-            refund_after: None,
-        },
+        one_oracle(
+            &ann,
+            Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+        ),
     );
     let attestation = oracle.attest(&ann, Outcome::Enumerated(0)).unwrap();
     let settled = bet
@@ -629,12 +631,10 @@ fn forged_attestations_and_adaptor_signatures_are_refused() {
     let c = channel(24);
     let oracle = OracleKey::generate();
     let ann = match_result(&oracle);
-    let terms = BetTerms {
-        announcements: vec![ann.clone()],
-        threshold: 1,
-        payouts: Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
-        refund_after: None,
-    };
+    let terms = one_oracle(
+        &ann,
+        Payouts::Enumerated(vec![vec![160, 40], vec![100, 100], vec![40, 160]]),
+    );
     let bet = Bet::new(&c.params, &c.base, terms).unwrap();
     let from_alice = bet.sign(&c.alice);
     // One flipped byte in the middle of Alice's set: refused, naming the
@@ -654,12 +654,10 @@ fn forged_attestations_and_adaptor_signatures_are_refused() {
     let other = Bet::new(
         &c.params,
         &c.base,
-        BetTerms {
-            announcements: vec![ann.clone()],
-            threshold: 1,
-            payouts: Payouts::Enumerated(vec![vec![200, 0], vec![100, 100], vec![0, 200]]),
-            refund_after: None,
-        },
+        one_oracle(
+            &ann,
+            Payouts::Enumerated(vec![vec![200, 0], vec![100, 100], vec![0, 200]]),
+        ),
     )
     .unwrap();
     assert!(matches!(

@@ -11,7 +11,7 @@
 use sotto_engine::anchor::{
     Anchor, AnchorCall, AnchorError, ChainEvent, EmbeddedChain, signed_state_in,
 };
-use sotto_engine::oracle::{Leg, Swap, SwapSecret};
+use sotto_engine::oracle::{AdaptorSignature, Leg, Swap, SwapSecret};
 use sotto_engine::state::{Address, ChannelParams, SigningKey, State};
 
 const PERIOD: u64 = 600;
@@ -81,14 +81,37 @@ fn swap_legs(alice: &SigningKey, bob: &SigningKey) -> (EmbeddedChain, EmbeddedCh
     (chain_x, chain_y, x, y)
 }
 
+/// Steps 1 and 2 of a swap: Alice's secret and offer, Bob's answer.
+struct Offered {
+    secret: SwapSecret,
+    swap: Swap,
+    offer: AdaptorSignature,
+    answer: AdaptorSignature,
+}
+
+fn offered(x: &Leg, y: &Leg, alice: &SigningKey, bob: &SigningKey) -> Offered {
+    let (secret, point) = SwapSecret::generate();
+    let swap = Swap::new(x.clone(), y.clone(), point).unwrap();
+    let offer = swap.offer(alice);
+    let answer = swap.accept(bob, &offer, &alice.public_key()).unwrap();
+    Offered {
+        secret,
+        swap,
+        offer,
+        answer,
+    }
+}
+
 #[test]
 fn both_legs_complete_and_close_cooperatively() {
     let (alice, bob) = (SigningKey::generate(), SigningKey::generate());
     let (mut chain_x, mut chain_y, x, y) = swap_legs(&alice, &bob);
-    let (secret, point) = SwapSecret::generate();
-    let swap = Swap::new(x.clone(), y.clone(), point).unwrap();
-    let offer = swap.offer(&alice);
-    let answer = swap.accept(&bob, &offer, &alice.public_key()).unwrap();
+    let Offered {
+        secret,
+        swap,
+        offer,
+        answer,
+    } = offered(&x, &y, &alice, &bob);
     let on_y = swap
         .complete_y(&alice, &secret, &answer, &bob.public_key())
         .unwrap();
@@ -132,10 +155,12 @@ fn both_legs_complete_and_close_cooperatively() {
 fn a_registration_on_y_reveals_the_secret_that_completes_x() {
     let (alice, bob) = (SigningKey::generate(), SigningKey::generate());
     let (mut chain_x, mut chain_y, x, y) = swap_legs(&alice, &bob);
-    let (secret, point) = SwapSecret::generate();
-    let swap = Swap::new(x.clone(), y.clone(), point).unwrap();
-    let offer = swap.offer(&alice);
-    let answer = swap.accept(&bob, &offer, &alice.public_key()).unwrap();
+    let Offered {
+        secret,
+        swap,
+        offer,
+        answer,
+    } = offered(&x, &y, &alice, &bob);
     // Alice completes Y and registers it on chain Y, then goes silent.
     let on_y = swap
         .complete_y(&alice, &secret, &answer, &bob.public_key())
@@ -202,10 +227,12 @@ fn a_registration_on_y_reveals_the_secret_that_completes_x() {
 fn a_lapsed_offer_completes_nothing_and_both_channels_go_on_from_before() {
     let (alice, bob) = (SigningKey::generate(), SigningKey::generate());
     let (mut chain_x, mut chain_y, x, y) = swap_legs(&alice, &bob);
-    let (secret, point) = SwapSecret::generate();
-    let swap = Swap::new(x.clone(), y.clone(), point).unwrap();
-    let offer = swap.offer(&alice);
-    let answer = swap.accept(&bob, &offer, &alice.public_key()).unwrap();
+    let Offered {
+        secret,
+        swap,
+        offer: _,
+        answer,
+    } = offered(&x, &y, &alice, &bob);
     // Alice waits past Y's deadline (a free option, if it worked) and only
     // then completes Y: the adjudicator refuses it.
     chain_y.advance(1_000).unwrap();
